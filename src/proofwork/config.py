@@ -1,0 +1,77 @@
+"""One typed settings object, read from PROOFWORK_* variables; a bad value fails at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from proofwork.sandbox.base import MiB, Limits
+
+
+def _default_home() -> Path:
+    # The sandbox runs as an unprivileged uid that must read the runtime environments, so a
+    # root grader keeps them outside /root (which is private on Debian).
+    if os.geteuid() == 0:
+        return Path("/var/lib/proofwork")
+    return Path.home() / ".local" / "share" / "proofwork"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROOFWORK_", extra="forbid")
+
+    home: Path = Field(default_factory=_default_home, description="State: runtimes, caches, runs.")
+    sandbox: Literal["bwrap", "none"] = Field("bwrap", description="Isolation backend.")
+    sandbox_uid: int = Field(
+        61000, ge=1000, le=2**31, description="First uid for sandboxed code when run as root."
+    )
+    runtime_python: Path = Field(
+        Path("/usr/bin/python3.11"),
+        description="Interpreter that submission code runs on (must live in a world-readable place).",
+    )
+    index_url: str | None = Field(None, description="Package index for the install phase.")
+    install: bool = Field(True, description="Install a generic submission's declared dependencies.")
+    budget_s: float = Field(600.0, gt=0, description="Default total time budget of one run.")
+    memory_mb: int = Field(2048, ge=64, description="Memory limit of sandboxed code.")
+    pids: int = Field(256, ge=8, description="Process/thread limit of sandboxed code.")
+    cpus: float = Field(1.0, gt=0, description="CPU limit (cores) of sandboxed code.")
+    # Intake caps.
+    max_bytes: int = Field(512 * MiB, gt=0, description="Largest unpacked submission.")
+    max_files: int = Field(20_000, gt=0, description="Most files in a submission.")
+    max_file_bytes: int = Field(64 * MiB, gt=0, description="Largest single file.")
+    max_depth: int = Field(32, gt=0, description="Deepest path in a submission.")
+
+    def limits(self) -> Limits:
+        """The default sandbox limits these settings describe."""
+        return Limits(memory_bytes=self.memory_mb * MiB, pids=self.pids, cpus=self.cpus)
+
+    @property
+    def runtimes_dir(self) -> Path:
+        return self.home / "runtimes"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def deps_cache_dir(self) -> Path:
+        return self.home / "deps"
+
+
+class ConfigError(Exception):
+    """A PROOFWORK_* setting has a bad value."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and overrides); raises ConfigError naming the bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PROOFWORK_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"bad setting: {problems}") from exc
