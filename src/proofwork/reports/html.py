@@ -1,0 +1,170 @@
+"""The HTML report: one self-contained page (inline CSS, no network), rendered with Jinja2."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from proofwork.evidence import Finding, Report, Severity, Status
+from proofwork.reports.json_report import write_atomic
+from proofwork.reports.terminal import (
+    MISSING,
+    format_duration,
+    format_metric,
+    headline_metrics,
+    location,
+    severity_counts,
+)
+
+FINDINGS_LIMIT = 500  # past this a page gets slow to open; the JSON report has every finding
+SHORT_SHA = 12
+
+# Closed <details> would print empty; open the ones marked for print. The CSP allows this one
+# script by its hash, so nothing injected into the page could ever run.
+PRINT_SCRIPT = (
+    "window.addEventListener('beforeprint',function(){"
+    "document.querySelectorAll('details.print-open').forEach(function(d){d.open=true;});});"
+)
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(**_context(report))
+
+
+def write_html(report: Report, path: Path) -> None:
+    """Write the HTML report to `path` atomically."""
+    write_atomic(path, render_html(report))
+
+
+@cache
+def _environment() -> Environment:
+    # Autoescape everywhere: messages, snippets, paths and diffs are written by the candidate.
+    env = Environment(
+        loader=PackageLoader("proofwork.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["metric"] = format_metric
+    env.filters["duration"] = format_duration
+    env.filters["location"] = location
+    return env
+
+
+@cache
+def _stylesheet() -> Markup:
+    # Read as a file, not included as a template: CSS text like "{#" would confuse Jinja.
+    css = resources.files("proofwork.reports").joinpath("templates/report.css")
+    return Markup(css.read_text("utf-8"))  # noqa: S704 - our own packaged file, not input
+
+
+def _script_hash() -> str:
+    digest = hashlib.sha256(PRINT_SCRIPT.encode()).digest()
+    return "sha256-" + base64.b64encode(digest).decode()
+
+
+def _context(report: Report) -> dict[str, Any]:
+    findings = report.findings
+    return {
+        "report": report,
+        "short_sha": report.submission.sha256[:SHORT_SHA],
+        "challenge": report.challenge or "generic",
+        "started": _format_date(report.started_at),
+        "size": _format_bytes(report.submission.bytes),
+        "probe_summary": _probe_summary(report),
+        "headlines": headline_metrics(report),
+        "severity_counts": {s.value: n for s, n in severity_counts(findings).items()},
+        "groups": _group_by_severity(findings[:FINDINGS_LIMIT]),
+        "total_findings": len(findings),
+        "hidden_findings": max(0, len(findings) - FINDINGS_LIMIT),
+        "metrics": sorted(report.metrics.items()),
+        "signals": [_signal(raw) for raw in report.signals],
+        "stylesheet": _stylesheet(),
+        "script": Markup(PRINT_SCRIPT),  # noqa: S704 - a constant of this module
+        "script_hash": _script_hash(),
+        "missing": MISSING,
+    }
+
+
+def _probe_summary(report: Report) -> str:
+    """ "4 probes · 1 error · 1 timeout": how much of the run really measured something."""
+    statuses = Counter(item.status for item in report.evidence)
+    parts = [f"{len(report.evidence)} probes"]
+    parts += [f"{statuses[s]} {s.value}" for s in Status if s is not Status.OK and statuses[s]]
+    return " · ".join(parts)
+
+
+def _group_by_severity(findings: list[Finding]) -> list[tuple[Severity, list[dict[str, Any]]]]:
+    groups: dict[Severity, list[dict[str, Any]]] = {}
+    for finding in findings:  # already worst first, so groups come out worst first too
+        groups.setdefault(finding.severity, []).append(_finding(finding))
+    return list(groups.items())
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "item": finding,
+        "where": location(finding) if finding.path else None,
+        "diff_lines": _diff_lines(finding.diff) if finding.diff else [],
+    }
+
+
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    """Each line of a unified diff with a CSS class saying what kind of line it is."""
+    return [(_diff_class(line), line) for line in diff.splitlines()]
+
+
+def _diff_class(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "meta"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    return "ctx"
+
+
+def _signal(raw: dict[str, Any]) -> dict[str, Any]:
+    status = str(raw.get("status") or "")
+    level = raw.get("level")
+    return {
+        "name": str(raw.get("name", "")).replace("_", " ").capitalize(),
+        "level": level if isinstance(level, int) and not isinstance(level, bool) else None,
+        "label": raw.get("label"),
+        "description": raw.get("description"),
+        "evidence": [str(item) for item in raw.get("evidence") or []],
+        "status": status.replace("_", " "),
+        "awaiting": "await" in status.lower(),
+    }
+
+
+def _format_date(started_at: str) -> str:
+    try:
+        moment = datetime.fromisoformat(started_at)
+    except ValueError:
+        return started_at or MISSING
+    zone = moment.strftime(" %Z") if moment.tzinfo else ""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + zone
+
+
+def _format_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,0 +1,75 @@
+"""The canonical JSON report: writing it, and checking it against the packaged schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from proofwork.evidence import Report
+
+SCHEMA_RESOURCE = "report.schema.json"
+
+
+class ReportSchemaError(ValueError):
+    """A report document does not match `proofwork.report/1`."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path  # JSON path of the offending value, e.g. "$.findings[0].severity"
+        self.reason = reason
+
+
+def write_json(report: Report, path: Path) -> None:
+    """Write the report's canonical JSON to `path` atomically (UTF-8, indent 2)."""
+    # allow_nan=False: NaN/Infinity are not JSON, and a reader in another language would choke.
+    text = json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+    write_atomic(path, text + "\n")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) so a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary file lives next to the target: a rename is only atomic on one filesystem.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # Tool output decoded with surrogateescape can hold lone surrogates, which UTF-8 cannot
+        # encode; "\udcff" is what JSON would have written for one, and it is readable in HTML.
+        with os.fdopen(
+            fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+        ) as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600; reports are meant to be read by the web app and by people.
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_schema() -> dict[str, Any]:
+    """The packaged JSON Schema (draft 2020-12) of `Report.to_json()`."""
+    text = resources.files("proofwork.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema())
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Raise ReportSchemaError naming the JSON path of the most relevant problem, if any."""
+    error = best_match(_validator().iter_errors(document))
+    if error is not None:
+        raise ReportSchemaError(error.json_path, error.message)
