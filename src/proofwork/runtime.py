@@ -13,9 +13,22 @@ A generic submission's declared dependencies are installed into a per-submission
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proofwork.sandbox.base import WORKSPACE, Mount
+
+if TYPE_CHECKING:
+    from proofwork.config import Settings
 
 DEPS = "/deps"  # where the dependency layer appears inside the sandbox
 
@@ -52,3 +65,140 @@ class Environment:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             **self.extra_env,
         }
+
+
+class RuntimeBuildError(Exception):
+    """A runtime environment could not be built; the message carries pip's own words."""
+
+
+RUNTIMES = ("base", "tools")
+
+
+def requirements(name: str) -> list[str]:
+    """The pinned requirement lines of a packaged runtime (comments dropped)."""
+    text = files("proofwork.runtimes").joinpath(f"{name}.txt").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+# Modules of ours that a runtime carries in its site-packages (the pytest plugin).
+PLUGINS = {"base": ("proofwork_pytest.py",)}
+
+
+def _plugin_text(name: str) -> str:
+    return files("proofwork.runtimes").joinpath(name).read_text()
+
+
+def runtime_dir(settings: Settings, name: str, extra: tuple[str, ...] = ()) -> Path:
+    """Where a runtime lives: named by a hash of interpreter and contents, so changes rebuild."""
+    python = settings.runtime_python
+    plugins = [_plugin_text(p) for p in PLUGINS.get(name, ())]
+    parts = [str(python), _python_version(python), *requirements(name), *extra, *plugins]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+    return settings.runtimes_dir / f"{name}-{digest}"
+
+
+@functools.cache
+def _python_version(python: Path) -> str:
+    if not python.exists():
+        raise RuntimeBuildError(
+            f"runtime interpreter {python} not found: install Debian's python3 and python3-venv "
+            "(`make setup` does) or set PROOFWORK_RUNTIME_PYTHON"
+        )
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def ensure_runtime(
+    settings: Settings,
+    name: str,
+    extra: tuple[str, ...] = (),
+    log: Callable[[str], None] = lambda _: None,
+) -> Path:
+    """The runtime's venv, built once (under a lock, so parallel runs build it only once)."""
+    target = runtime_dir(settings, name, extra)
+    marker = target / ".proofwork-complete"
+    if marker.exists():
+        return target
+    settings.runtimes_dir.mkdir(parents=True, exist_ok=True)
+    _open_up(settings.home)
+    with (settings.runtimes_dir / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            log(f"building the {name} runtime in {target} (once per host)")
+            _build(settings.runtime_python, target, [*requirements(name), *extra])
+            _add_plugins(target, PLUGINS.get(name, ()))
+            marker.write_text("ok\n")
+    return target
+
+
+def _open_up(path: Path) -> None:
+    # The sandbox uid must traverse down to the runtimes; root's umask may be strict.
+    for part in [path, *path.parents]:
+        if part == Path("/"):
+            break
+        if part.exists() and part.stat().st_uid == os.geteuid():
+            part.chmod(part.stat().st_mode | 0o755)
+
+
+def _add_plugins(target: Path, names: tuple[str, ...]) -> None:
+    site = next(target.glob("lib/python3*/site-packages"))
+    for name in names:
+        (site / name).write_text(_plugin_text(name))
+        (site / name).chmod(0o644)
+
+
+def _build(python: Path, target: Path, wanted: list[str]) -> None:
+    if target.exists():
+        shutil.rmtree(target)  # an earlier build died half-way
+    steps = [
+        [str(python), "-m", "venv", str(target)],
+        [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", *wanted],
+    ]
+    for argv in steps:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            shutil.rmtree(target, ignore_errors=True)
+            raise RuntimeBuildError(
+                f"building runtime {target.name} failed: {' '.join(argv[:4])} …\n"
+                f"{done.stderr.strip()[-2000:]}"
+            )
+    for root, dirs, names in os.walk(target):
+        for name in dirs + names:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | 0o444 | (0o111 if name in dirs else 0))
+
+
+def environment(
+    settings: Settings,
+    workspace: Path,
+    layer: Path | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Environment:
+    """The Environment for one workspace: base runtime, tools, optional dependency layer."""
+    base = ensure_runtime(settings, "base", log=log)
+    tools = ensure_runtime(settings, "tools", log=log)
+    mounts = [Mount(base, str(base))]
+    if layer is not None:
+        mounts.append(Mount(layer, DEPS))
+    return Environment(
+        python=str(base / "bin" / "python"),
+        tools_bin=str(tools / "bin"),
+        mounts=tuple(mounts),
+        tool_mounts=(Mount(tools, str(tools)),),
+        source_roots=source_roots(workspace),
+    )
+
+
+def source_roots(workspace: Path) -> tuple[str, ...]:
+    """Import roots inside the sandbox: `src/` first for src layouts, then the workspace."""
+    roots = [WORKSPACE]
+    src = workspace / "src"
+    if src.is_dir() and not (src / "__init__.py").exists():
+        roots.insert(0, f"{WORKSPACE}/src")
+    return tuple(roots)

@@ -1,0 +1,40 @@
+"""Probes: one module per kind of measurement, all registered through the same Registry."""
+
+from __future__ import annotations
+
+from proofwork.probes.base import Budget, Probe, ProbeContext, Registry
+
+
+def _static() -> Probe:
+    from proofwork.probes.static import StaticProbe
+
+    return StaticProbe()
+
+
+def _security() -> Probe:
+    from proofwork.probes.security import SecurityProbe
+
+    return SecurityProbe()
+
+
+def _tests() -> Probe:
+    from proofwork.probes.tests import TestsProbe
+
+    return TestsProbe()
+
+
+# Built-ins go through the same `register` call that third-party plugins use.
+BUILTIN = {"static": _static, "security": _security, "tests": _tests}
+
+
+def default_registry(*, plugins: bool = True) -> Registry:
+    """The built-in probes, plus those installed packages declare (entry-point group)."""
+    registry = Registry()
+    for name, factory in BUILTIN.items():
+        registry.register(name, factory)
+    if plugins:
+        registry.load_entry_points()
+    return registry
+
+
+__all__ = ["Budget", "Probe", "ProbeContext", "Registry", "default_registry"]

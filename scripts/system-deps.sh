@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Proofwork needs, only those missing. Needs root (or sudo).
+set -euo pipefail
+
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium; do
+    have "$pkg" || need+=("$pkg")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "system-deps: need root to install: ${need[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+echo "system-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,247 @@
+"""The `tests` probe: the submission's own test suite under pytest and coverage.py.
+
+Counts come from pytest's JUnit XML, read back size-capped and with a hardened XML parser;
+coverage is measured by coverage.py with our own configuration (the same for every
+submission, so a candidate cannot omit files to look better) over the source, not the tests.
+Failing tests are re-run once: a test that then passes is counted as flaky.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from defusedxml import ElementTree
+
+from proofwork.evidence import Evidence, Finding, Severity, Status
+from proofwork.probes.base import OUT, ProbeContext
+from proofwork.sandbox.base import MiB, ExecResult
+from proofwork.sandbox.process import read_capped
+
+PYTEST_ARGS = [
+    "-p", "proofwork_pytest",
+    "-p", "no:pytest_cov",  # we measure coverage ourselves; its options are accepted as no-ops
+    "-p", "no:cacheprovider",
+    "-q", "--color=no",
+]  # fmt: skip
+OMIT = [
+    "*/tests/*", "*/test/*", "*/testing/*", "*/test_*.py", "*/*_test.py", "*/conftest.py",
+    "/workspace/setup.py", "/workspace/noxfile.py", "/workspace/docs/*",
+    "*/.venv/*", "*/site-packages/*", "*/build/*",
+]  # fmt: skip
+EXCLUDE_ALSO = [
+    "if TYPE_CHECKING:",
+    "if __name__ == .__main__.:",
+    "raise NotImplementedError",
+    "@(typing\\.)?overload",
+]
+RERUN_MAX = 50
+FAILED_FINDINGS_MAX = 50
+# pytest's exit codes that mean the suite could not run at all.
+EXIT_MEANING = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+
+
+def coverage_rc(source: str) -> str:
+    """coverage.py configuration: branch coverage of the source tree, tests left out."""
+    omit = "\n    ".join(OMIT)
+    exclude = "\n    ".join(EXCLUDE_ALSO)
+    return (
+        f"[run]\nbranch = True\nrelative_files = True\nsource =\n    {source}\n"
+        f"omit =\n    {omit}\ndata_file = {OUT}/.coverage\n\n"
+        f"[report]\nexclude_also =\n    {exclude}\n"
+    )
+
+
+@dataclass
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    time_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped
+
+
+def parse_junit(raw: bytes) -> Counts:
+    """Count outcomes from pytest's JUnit XML, one per testcase (failure wins over error)."""
+    root = ElementTree.fromstring(raw)
+    counts = Counts()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    for suite in suites:
+        counts.time_s += float(suite.get("time") or 0)
+        for case in suite.iter("testcase"):
+            tags = {child.tag for child in case}
+            if "failure" in tags:
+                counts.failed += 1
+            elif "error" in tags:
+                counts.errors += 1
+            elif "skipped" in tags:
+                counts.skipped += 1
+            else:
+                counts.passed += 1
+    return counts
+
+
+def coverage_metrics(raw: bytes) -> dict[str, float | int]:
+    """Line and branch coverage from `coverage json` totals."""
+    totals = json.loads(raw)["totals"]
+    statements, covered = totals["num_statements"], totals["covered_lines"]
+    branches, covered_branches = totals.get("num_branches", 0), totals.get("covered_branches", 0)
+    return {
+        "tests.statements": statements,
+        "tests.covered_lines": covered,
+        "tests.coverage_percent": _percent(covered, statements),
+        "tests.branches": branches,
+        "tests.branch_coverage_percent": _percent(covered_branches, branches),
+    }
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+class TestsProbe:
+    name = "tests"
+    stage = 20
+
+    def applies(self, ctx: ProbeContext) -> bool:
+        """Any Python at all: a repository without tests is evidence too."""
+        return any(ctx.workspace.rglob("*.py"))
+
+    def run(self, ctx: ProbeContext) -> Evidence:
+        """Run the suite under coverage, read the results back, re-run failures once."""
+        evidence = Evidence(self.name)
+        source = ctx.environment.source_roots[0]
+        (ctx.outdir / "coveragerc").write_text(coverage_rc(source))
+        suite = self._pytest(ctx, share=0.6)
+        evidence.add_artifact("pytest.log", suite.text() + suite.text("stderr"))
+        evidence.stopped.extend(suite.stopped)
+        junit = read_capped(ctx.outdir / "junit.xml", 32 * MiB)
+        if junit is None:
+            return self._no_results(evidence, suite)
+        counts = parse_junit(junit)
+        outcomes = self._outcomes(ctx, "outcomes.json")
+        evidence.metrics.update(self._count_metrics(counts, suite))
+        evidence.metrics.update(self._coverage(ctx, evidence))
+        flaky = self._flaky(ctx, outcomes)
+        evidence.metrics["tests.flaky"] = len(flaky)
+        evidence.findings.extend(self._findings(outcomes, flaky))
+        if counts.total == 0:
+            evidence.findings.append(
+                Finding("tests.none", Severity.HIGH, "No tests were collected.", probe=self.name)
+            )
+        if suite.timed_out:
+            evidence.status = Status.TIMEOUT
+            evidence.error = f"the test suite did not finish within {suite.wall_s:.0f}s"
+        return evidence
+
+    def _pytest(self, ctx: ProbeContext, share: float, nodeids: tuple[str, ...] = ()) -> ExecResult:
+        env = {**ctx.environment.env, "COVERAGE_RCFILE": f"{OUT}/coveragerc"}
+        if nodeids:
+            argv = [ctx.environment.python, "-m", "pytest", *PYTEST_ARGS, *nodeids]
+            env["PROOFWORK_OUTCOMES"] = f"{OUT}/rerun.json"
+        else:
+            argv = [ctx.environment.python, "-m", "coverage", "run", f"--rcfile={OUT}/coveragerc"]
+            argv += ["-m", "pytest", *PYTEST_ARGS, f"--junitxml={OUT}/junit.xml"]
+            env["PROOFWORK_OUTCOMES"] = f"{OUT}/outcomes.json"
+        wanted = ctx.budget.remaining_s * share
+        return ctx.sandbox.run(argv, limits=ctx.limits(wanted), env=env, mounts=ctx.mounts())
+
+    def _no_results(self, evidence: Evidence, suite: ExecResult) -> Evidence:
+        meaning = EXIT_MEANING.get(suite.exit_code, f"exit code {suite.exit_code}")
+        if suite.timed_out:
+            evidence.status = Status.TIMEOUT
+            evidence.error = f"the test suite did not finish within {suite.wall_s:.0f}s"
+        elif suite.stopped:
+            evidence.status = Status.ERROR
+            evidence.error = f"the test run was stopped by the sandbox: {', '.join(suite.stopped)}"
+        else:
+            evidence.status = Status.ERROR
+            evidence.error = f"pytest wrote no results ({meaning}): {_last_line(suite)}"
+        return evidence
+
+    @staticmethod
+    def _count_metrics(counts: Counts, suite: ExecResult) -> dict[str, Any]:
+        return {
+            "tests.passed": counts.passed,
+            "tests.failed": counts.failed,
+            "tests.errors": counts.errors,
+            "tests.skipped": counts.skipped,
+            "tests.total": counts.total,
+            "tests.duration_s": round(counts.time_s, 3),
+            "tests.wall_s": round(suite.wall_s, 3),
+            "tests.exit_code": suite.exit_code,
+        }
+
+    def _coverage(self, ctx: ProbeContext, evidence: Evidence) -> dict[str, float | int]:
+        argv = [ctx.environment.python, "-m", "coverage", "json", f"--rcfile={OUT}/coveragerc"]
+        argv += ["-o", f"{OUT}/coverage.json", "--ignore-errors"]
+        done = ctx.sandbox.run(
+            argv, limits=ctx.limits(60), env=ctx.environment.env, mounts=ctx.mounts()
+        )
+        raw = read_capped(ctx.outdir / "coverage.json", 64 * MiB)
+        if raw is None:
+            evidence.add_artifact("coverage.log", done.text() + done.text("stderr"))
+            return {"tests.coverage_percent": 0.0, "tests.branch_coverage_percent": 0.0}
+        return coverage_metrics(raw)
+
+    def _outcomes(self, ctx: ProbeContext, name: str) -> dict[str, dict[str, Any]]:
+        raw = read_capped(ctx.outdir / name, 16 * MiB)
+        if raw is None:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return {}
+        return (
+            {str(k): v for k, v in data.items() if isinstance(v, dict)}
+            if isinstance(data, dict)
+            else {}
+        )
+
+    def _flaky(self, ctx: ProbeContext, outcomes: dict[str, dict[str, Any]]) -> set[str]:
+        failed = tuple(n for n, o in outcomes.items() if o.get("outcome") == "failed")[:RERUN_MAX]
+        if not failed or ctx.budget.remaining_s < 5:
+            return set()
+        self._pytest(ctx, share=0.2, nodeids=failed)
+        rerun = self._outcomes(ctx, "rerun.json")
+        return {n for n in failed if rerun.get(n, {}).get("outcome") == "passed"}
+
+    def _findings(self, outcomes: dict[str, dict[str, Any]], flaky: set[str]) -> list[Finding]:
+        findings = []
+        for nodeid, outcome in outcomes.items():
+            if nodeid in flaky:
+                message = f"Flaky test: {nodeid} failed, then passed when re-run."
+                findings.append(self._finding("tests.flaky", Severity.MEDIUM, message, outcome))
+            elif outcome.get("outcome") in ("failed", "error"):
+                message = f"Test {outcome['outcome']}: {nodeid}"
+                findings.append(self._finding("tests.failed", Severity.MEDIUM, message, outcome))
+        if len(findings) > FAILED_FINDINGS_MAX:
+            extra = len(findings) - FAILED_FINDINGS_MAX
+            findings = findings[:FAILED_FINDINGS_MAX]
+            note = f"{extra} more failing tests are not listed."
+            findings.append(Finding("tests.failed", Severity.INFO, note, probe=self.name))
+        return findings
+
+    def _finding(
+        self, rule: str, severity: Severity, message: str, outcome: dict[str, Any]
+    ) -> Finding:
+        line = outcome.get("line")
+        return Finding(
+            rule,
+            severity,
+            message,
+            path=str(outcome.get("path") or "") or None,
+            line=line if isinstance(line, int) else None,
+            snippet=str(outcome.get("message") or "")[-2000:] or None,
+            probe=self.name,
+        )
+
+
+def _last_line(result: ExecResult) -> str:
+    lines = [ln for ln in (result.text() + result.text("stderr")).splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no output"

@@ -1,0 +1,154 @@
+"""Running one command with a deadline and capped output, shared by every backend."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from proofwork.sandbox.base import ExecResult, Limits
+
+CHUNK = 65536
+
+
+@dataclass
+class _Capture:
+    """Keeps the first `keep` bytes of a stream and counts the rest."""
+
+    keep: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.data)
+
+
+class Execution:
+    """One started process tree: read its output, enforce its deadline, kill it all."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        display_argv: list[str],
+        kill_tree: Callable[[], None],
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.limits = limits
+        self.display_argv = display_argv
+        self._kill_tree = kill_tree
+        self._stopped: list[str] = []
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+            close_fds=True,
+            cwd=cwd,
+        )
+        self._captures = (_Capture(limits.output_bytes), _Capture(limits.output_bytes))
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._drain, args=(stream, cap), daemon=True)
+            for stream, cap in zip((self.proc.stdout, self.proc.stderr), self._captures, strict=True)
+        ]
+        for reader in self._readers:
+            reader.start()
+        if stdin is not None:
+            self._feed(stdin)
+
+    def _feed(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.proc.stdin.write(data)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.proc.stdin.close()
+
+    def _drain(self, stream: IO[bytes], capture: _Capture) -> None:
+        # Keep reading past the cap so the writer never blocks on a full pipe, but stop the
+        # whole command once it has flooded more than output_kill_bytes.
+        fd = stream.fileno()
+        while chunk := os.read(fd, CHUNK):
+            room = capture.keep - len(capture.data)
+            if room > 0:
+                capture.data += chunk[:room]
+            capture.total += len(chunk)
+            if self.output_total > self.limits.output_kill_bytes:
+                self.stop("output")
+                break
+        stream.close()
+
+    @property
+    def output_total(self) -> int:
+        """Bytes written to stdout and stderr so far."""
+        return sum(c.total for c in self._captures)
+
+    def stop(self, reason: str | None = None) -> None:
+        """Kill the whole process tree, recording which limit (if any) stopped it."""
+        with self._lock:
+            if reason and reason not in self._stopped:
+                self._stopped.append(reason)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._kill_tree()
+
+    def wait(self, extra_stopped: Callable[[], list[str]] = list) -> ExecResult:
+        """Wait for exit or the deadline, then clean up every process and return the result."""
+        remaining = self.limits.wall_s - (time.monotonic() - self.started)
+        try:
+            self.proc.wait(timeout=max(0.0, remaining))
+        except subprocess.TimeoutExpired:
+            self.stop("timeout")
+            self.proc.wait()
+        wall = time.monotonic() - self.started
+        # Whatever the command left behind (daemons, orphans) goes too.
+        self.stop()
+        for reader in self._readers:
+            reader.join(timeout=5)
+        for reason in extra_stopped():
+            if reason not in self._stopped:
+                self._stopped.append(reason)
+        out, err = self._captures
+        return ExecResult(
+            argv=self.display_argv,
+            exit_code=self.proc.returncode,
+            stdout=bytes(out.data),
+            stderr=bytes(err.data),
+            wall_s=wall,
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
+            output_bytes=self.output_total,
+            stopped=list(self._stopped),
+        )
+
+
+def read_capped(path: Path, limit: int) -> bytes | None:
+    """Read a result file written by sandboxed code: never through a link, at most `limit` bytes.
+
+    Returns None when the file is missing, not a regular file, a symlink, or too large.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return handle.read(limit + 1)[:limit]

@@ -1,0 +1,88 @@
+"""Shared fixtures: real settings, real sandboxes, folders the sandbox uid can reach."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from proofwork.config import Settings, load_settings
+from proofwork.sandbox import BwrapSandbox
+
+SANDBOX_UIDS = range(61000, 62000)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings a user gets by default (runtimes are built once per host and reused)."""
+    return load_settings()
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh folder the unprivileged sandbox uid can traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="pw-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def sandbox_factory(workdir: Path) -> Iterator[Callable[..., BwrapSandbox]]:
+    """Makes real bwrap sandboxes over fresh workspaces; closes them afterwards."""
+    made: list[BwrapSandbox] = []
+
+    def make(files: dict[str, str] | None = None) -> BwrapSandbox:
+        root = workdir / f"run{len(made)}"
+        workspace = root / "workspace"
+        workspace.mkdir(parents=True)
+        root.chmod(0o755)
+        for name, text in (files or {}).items():
+            (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+            (workspace / name).write_text(text)
+        sandbox = BwrapSandbox(workspace, root / "sandbox")
+        made.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in made:
+        sandbox.close()
+
+
+def _live_sandbox_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = dict(
+                line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+            )
+        except (OSError, ValueError):
+            continue
+        # A killed process stays a zombie until the host's init reaps it; it runs nothing.
+        if int(fields["Uid"].split()[0]) in SANDBOX_UIDS and fields["State"].split()[0] not in "ZX":
+            found.append(int(entry.name))
+    return found
+
+
+def sandbox_processes(grace_s: float = 2.0) -> list[int]:
+    """Processes still running as any sandbox uid (after a short grace for the kernel to act)."""
+    deadline = time.monotonic() + grace_s
+    while (found := _live_sandbox_pids()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def leftover_cgroups() -> list[str]:
+    """Per-command cgroups that were not removed."""
+    found = []
+    for controller in ("memory", "pids", "cpu", "freezer", "cpuset"):
+        parent = Path("/sys/fs/cgroup", controller, "proofwork")
+        if parent.is_dir():
+            found += [str(p) for p in parent.iterdir() if p.is_dir()]
+    return found

@@ -1,0 +1,202 @@
+"""The bwrap sandbox against the isolation contract, with real processes and real limits."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import leftover_cgroups, sandbox_processes
+from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
+from proofwork.sandbox.base import MiB
+from proofwork.sandbox.process import read_capped
+
+PY = "/usr/bin/python3.11"
+Factory = Callable[..., BwrapSandbox]
+
+
+def py(code: str) -> list[str]:
+    return [PY, "-c", code]
+
+
+def test_it_runs_code_as_an_unprivileged_uid_with_no_capabilities(sandbox_factory: Factory) -> None:
+    result = sandbox_factory().run(
+        py("import os; print(os.getuid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])"),
+        limits=Limits(wall_s=10),
+    )
+    uid, caps = result.text().split()
+    assert result.ok
+    assert int(uid) >= 1000
+    assert int(caps, 16) == 0
+
+
+def test_it_gives_the_workspace_as_the_only_writable_host_folder(sandbox_factory: Factory) -> None:
+    sandbox = sandbox_factory({"a.txt": "hello"})
+    code = """
+import os
+print(open('/workspace/a.txt').read())
+open('/workspace/b.txt', 'w').write('written')
+for path in ('/usr/evil', '/etc/evil', '/evil'):
+    try:
+        open(path, 'w')
+        print('WROTE', path)
+    except OSError:
+        pass
+"""
+    result = sandbox.run(py(code), limits=Limits(wall_s=10))
+    assert result.ok, result.text("stderr")
+    assert "hello" in result.text()
+    assert "WROTE" not in result.text()
+    assert (sandbox.workspace / "b.txt").read_text() == "written"
+
+
+def test_it_hides_the_hosts_files_environment_and_home(sandbox_factory: Factory, workdir: Path) -> None:
+    planted = workdir / "planted-secret.txt"
+    planted.write_text("TOP-SECRET")
+    planted.chmod(0o644)
+    os.environ["PROOFWORK_TEST_HOST_SECRET"] = "HOST-ENV-SECRET"
+    code = f"""
+import os
+print(sorted(os.environ))
+for path in ({str(planted)!r}, '/root', '/home', '/var/lib/proofwork', '/etc/shadow'):
+    print(path, os.path.exists(path))
+"""
+    try:
+        result = sandbox_factory().run(py(code), limits=Limits(wall_s=10), env={"A": "1"})
+    finally:
+        del os.environ["PROOFWORK_TEST_HOST_SECRET"]
+    out = result.text()
+    assert "HOST-ENV-SECRET" not in out and "PROOFWORK_TEST_HOST_SECRET" not in out
+    assert out.count(" False") == 5, out
+
+
+def test_it_blocks_the_hosts_loopback_network(sandbox_factory: Factory) -> None:
+    accepted: list[object] = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.2)
+        port = server.getsockname()[1]
+
+        def accept() -> None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    accepted.append(server.accept())
+                except TimeoutError:
+                    continue
+
+        listener = threading.Thread(target=accept)
+        listener.start()
+        code = f"""
+import socket
+try:
+    socket.create_connection(('127.0.0.1', {port}), timeout=2)
+    print('CONNECTED')
+except OSError as exc:
+    print('BLOCKED', type(exc).__name__)
+"""
+        result = sandbox_factory().run(py(code), limits=Limits(wall_s=10))
+        listener.join()
+    assert "BLOCKED" in result.text(), result.text()
+    assert accepted == []
+
+
+def test_it_stops_a_command_at_its_deadline_and_kills_its_children(sandbox_factory: Factory) -> None:
+    started = time.monotonic()
+    result = sandbox_factory().run(
+        ["/bin/sh", "-c", "sleep 1000 & sleep 1000 & while :; do :; done"], limits=Limits(wall_s=1)
+    )
+    assert time.monotonic() - started < 5
+    assert result.timed_out
+    assert sandbox_processes() == []
+
+
+def test_it_stops_a_memory_bomb_with_the_memory_limit(sandbox_factory: Factory) -> None:
+    code = "chunks = []\nwhile True: chunks.append(bytearray(50 * 1024 * 1024))"
+    result = sandbox_factory().run(py(code), limits=Limits(wall_s=20, memory_bytes=200 * MiB))
+    assert not result.ok
+    assert "memory" in result.stopped or "MemoryError" in result.text("stderr")
+
+
+def test_it_caps_a_flood_of_output(sandbox_factory: Factory) -> None:
+    code = "import sys\nwhile True: sys.stdout.buffer.write(b'x' * 1048576)"
+    limits = Limits(wall_s=20, output_bytes=4096, output_kill_bytes=32 * MiB)
+    result = sandbox_factory().run(py(code), limits=limits)
+    assert result.stopped == ["output"]
+    assert len(result.stdout) == 4096 and result.stdout_truncated
+
+
+def test_it_limits_processes_so_a_fork_bomb_hits_the_ceiling(sandbox_factory: Factory) -> None:
+    code = """
+import os, time
+count = 0
+try:
+    for _ in range(10000):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        count += 1
+except OSError:
+    print('REFUSED after', count)
+"""
+    result = sandbox_factory().run(py(code), limits=Limits(wall_s=20, pids=32))
+    assert "REFUSED after" in result.text(), result.text("stderr")
+    assert int(result.text().split()[-1]) < 32
+    assert sandbox_processes() == []
+
+
+def test_it_leaves_no_cgroups_or_processes_behind(sandbox_factory: Factory) -> None:
+    sandbox_factory().run(["/bin/sh", "-c", "sleep 100 &"], limits=Limits(wall_s=5))
+    assert leftover_cgroups() == []
+    assert sandbox_processes() == []
+
+
+def test_it_mounts_extra_folders_read_only_unless_writable(sandbox_factory: Factory, workdir: Path) -> None:
+    ro, rw = workdir / "ro", workdir / "rw"
+    for path in (ro, rw):
+        path.mkdir()
+        path.chmod(0o755)
+    (ro / "data").write_text("ro")
+    code = """
+open('/out/result', 'w').write(open('/in/data').read())
+try:
+    open('/in/new', 'w')
+except OSError:
+    print('READ-ONLY')
+"""
+    mounts = (Mount(ro, "/in"), Mount(rw, "/out", writable=True))
+    result = sandbox_factory().run(py(code), limits=Limits(wall_s=10), mounts=mounts)
+    assert "READ-ONLY" in result.text(), result.text("stderr")
+    assert read_capped(rw / "result", 100) == b"ro"
+
+
+def test_read_capped_refuses_links_and_oversized_files(workdir: Path) -> None:
+    (workdir / "big").write_bytes(b"x" * 200)
+    (workdir / "link").symlink_to("/etc/passwd")
+    assert read_capped(workdir / "big", 100) is None
+    assert read_capped(workdir / "link", 10_000) is None
+    assert read_capped(workdir / "missing", 10) is None
+
+
+def test_it_describes_which_limits_it_really_enforces(sandbox_factory: Factory) -> None:
+    info = sandbox_factory().describe()
+    assert info["backend"] == "bwrap"
+    enforced = info["limits_enforced"]
+    assert isinstance(enforced, dict)
+    assert {"wall_clock", "output", "memory", "pids"} <= set(enforced)
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_unsafe_backend_translates_sandbox_paths(workdir: Path, network: bool) -> None:
+    (workdir / "f.txt").write_text("here")
+    result = UnsafeSandbox(workdir).run(
+        ["/bin/cat", "/workspace/f.txt"], limits=Limits(wall_s=5), network=network
+    )
+    assert result.text() == "here"
+    assert UnsafeSandbox(workdir).describe()["warning"]
