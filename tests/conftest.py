@@ -53,7 +53,7 @@ def sandbox_factory(workdir: Path) -> Iterator[Callable[..., BwrapSandbox]]:
         sandbox.close()
 
 
-def _live_sandbox_pids() -> list[int]:
+def _live_sandbox_pids(uids: range) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -65,15 +65,16 @@ def _live_sandbox_pids() -> list[int]:
         except (OSError, ValueError):
             continue
         # A killed process stays a zombie until the host's init reaps it; it runs nothing.
-        if int(fields["Uid"].split()[0]) in SANDBOX_UIDS and fields["State"].split()[0] not in "ZX":
+        if int(fields["Uid"].split()[0]) in uids and fields["State"].split()[0] not in "ZX":
             found.append(int(entry.name))
     return found
 
 
-def sandbox_processes(grace_s: float = 2.0) -> list[int]:
-    """Processes still running as any sandbox uid (after a short grace for the kernel to act)."""
+def sandbox_processes(uid: int | None = None, grace_s: float = 2.0) -> list[int]:
+    """Processes still running as a sandbox uid (after a short grace for the kernel to act)."""
+    uids = SANDBOX_UIDS if uid is None else range(uid, uid + 1)
     deadline = time.monotonic() + grace_s
-    while (found := _live_sandbox_pids()) and time.monotonic() < deadline:
+    while (found := _live_sandbox_pids(uids)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return found
 

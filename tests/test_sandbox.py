@@ -108,13 +108,14 @@ except OSError as exc:
 
 
 def test_it_stops_a_command_at_its_deadline_and_kills_its_children(sandbox_factory: Factory) -> None:
+    sandbox = sandbox_factory()
     started = time.monotonic()
-    result = sandbox_factory().run(
+    result = sandbox.run(
         ["/bin/sh", "-c", "sleep 1000 & sleep 1000 & while :; do :; done"], limits=Limits(wall_s=1)
     )
     assert time.monotonic() - started < 5
     assert result.timed_out
-    assert sandbox_processes() == []
+    assert sandbox_processes(sandbox.uid) == []
 
 
 def test_it_stops_a_memory_bomb_with_the_memory_limit(sandbox_factory: Factory) -> None:
@@ -145,16 +146,19 @@ try:
 except OSError:
     print('REFUSED after', count)
 """
-    result = sandbox_factory().run(py(code), limits=Limits(wall_s=20, pids=32))
+    sandbox = sandbox_factory()
+    result = sandbox.run(py(code), limits=Limits(wall_s=20, pids=32))
     assert "REFUSED after" in result.text(), result.text("stderr")
     assert int(result.text().split()[-1]) < 32
-    assert sandbox_processes() == []
+    assert "pids" in result.stopped
+    assert sandbox_processes(sandbox.uid) == []
 
 
 def test_it_leaves_no_cgroups_or_processes_behind(sandbox_factory: Factory) -> None:
-    sandbox_factory().run(["/bin/sh", "-c", "sleep 100 &"], limits=Limits(wall_s=5))
+    sandbox = sandbox_factory()
+    sandbox.run(["/bin/sh", "-c", "sleep 100 &"], limits=Limits(wall_s=5))
     assert leftover_cgroups() == []
-    assert sandbox_processes() == []
+    assert sandbox_processes(sandbox.uid) == []
 
 
 def test_it_mounts_extra_folders_read_only_unless_writable(sandbox_factory: Factory, workdir: Path) -> None:

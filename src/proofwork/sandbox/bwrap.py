@@ -37,6 +37,9 @@ ETC_READ_ONLY = (
 # Only the install phase, which may reach a package index, sees name resolution and pip config.
 ETC_NETWORK = ("resolv.conf", "pip.conf", "gai.conf")
 UID_SPAN = 1000
+# Uids are a host-wide resource: every grader on this host leases them from one place,
+# whatever its PROOFWORK_HOME, or two runs could share a uid and kill each other's processes.
+UID_LOCKS = Path("/run/proofwork/uids")
 
 
 def require_bwrap() -> str:
@@ -111,7 +114,7 @@ class BwrapSandbox:
         self.state_dir = state_dir
         self.root = os.geteuid() == 0
         self.cgroups = cgroups.detect()
-        self._lease = UidLease(state_dir.parent.parent / "uids", uid_base) if self.root else None
+        self._lease = UidLease(UID_LOCKS, uid_base) if self.root else None
         self.uid = self._lease.uid if self._lease else os.getuid()
         self._etc = self._write_etc()
         if self.root:
@@ -220,10 +223,13 @@ class BwrapSandbox:
             f"--fsize={limits.file_size_bytes}",
             "--core=0",
         ]
+        enforced = self.cgroups.enforced if (self.cgroups and group) else ()
         if self.root:
-            # With a uid of its own, nproc counts only this sandbox's processes.
-            rlimits.append(f"--nproc={limits.pids}")
-        if group is None or "memory" not in (self.cgroups.enforced if self.cgroups else ()):
+            # With a uid of its own, nproc counts only this sandbox's processes. Where the
+            # cgroup counts pids it stays the one that fires (its events say so), nproc a backstop.
+            slack = 16 if "pids" in enforced else 0
+            rlimits.append(f"--nproc={limits.pids + slack}")
+        if "memory" not in enforced:
             # Address space is a crude memory limit, used only when no cgroup can do better.
             rlimits.append(f"--as={limits.memory_bytes * 2}")
         launcher = ["prlimit", *rlimits, "--"]
