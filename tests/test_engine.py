@@ -1,0 +1,128 @@
+"""The engine end to end on real projects, against running the same tools directly."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from proofwork import runtime
+from proofwork.config import Settings
+from proofwork.engine import GradeRequest, grade, run_probe
+from proofwork.evidence import Evidence, Status
+from proofwork.probes.base import Budget, ProbeContext
+from proofwork.sandbox import UnsafeSandbox
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)")
+
+
+def copy_fixture(name: str, workdir: Path) -> Path:
+    target = workdir / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def direct_pytest(project: Path, settings: Settings) -> tuple[dict[str, int], float]:
+    """Run pytest under coverage.py directly (no Proofwork), as a developer would."""
+    python = str(runtime.ensure_runtime(settings, "base") / "bin" / "python")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project / "src"), "HOME": str(project)}
+    run = subprocess.run(
+        [python, "-m", "coverage", "run", "--branch", "--source=src", "-m", "pytest", "-q",
+         "-p", "no:cacheprovider"],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    counts = {kind.rstrip("s"): int(n) for n, kind in SUMMARY.findall(run.stdout.splitlines()[-1])}
+    subprocess.run(
+        [python, "-m", "coverage", "json", "-o", "cov.json"], cwd=project, env=env, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    totals = json.loads((project / "cov.json").read_text())["totals"]
+    return counts, 100.0 * totals["covered_lines"] / totals["num_statements"]
+
+
+@pytest.mark.slow
+def test_grade_matches_plain_pytest_and_coverage(workdir: Path, settings: Settings) -> None:
+    project = copy_fixture("minilib", workdir)
+    report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    counts, coverage = direct_pytest(copy_fixture("minilib", workdir / "direct"), settings)
+    metrics = report.metrics
+    assert metrics["tests.passed"] == counts["passed"]
+    assert metrics["tests.failed"] == counts["failed"]
+    assert metrics["tests.skipped"] == counts.get("skipped", 0) + counts.get("xfailed", 0)
+    assert metrics["tests.errors"] == counts.get("error", 0)
+    assert abs(float(str(metrics["tests.coverage_percent"])) - coverage) <= 1.0
+    assert 0 < float(str(metrics["tests.branch_coverage_percent"])) < 100
+
+
+@pytest.mark.slow
+def test_a_second_grade_reuses_the_installed_dependencies(workdir: Path, settings: Settings) -> None:
+    project = copy_fixture("minilib", workdir)
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.replace('requires-python', 'dependencies = ["six"]\nrequires-python'))
+    (project / "tests" / "test_six.py").write_text("import six\n\ndef test_six():\n    assert six.PY3\n")
+    first = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    second = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    installs = [next(e for e in r.evidence if e.probe == "install") for r in (first, second)]
+    assert installs[1].metrics["install.cached"] is True
+    assert installs[1].duration_s < 1.0
+    assert second.metrics["tests.passed"] == first.metrics["tests.passed"]
+    assert "tests/test_six.py" not in str([f.path for f in second.findings])
+
+
+@pytest.mark.slow
+def test_a_failed_install_is_a_finding_and_the_run_goes_on(workdir: Path, settings: Settings) -> None:
+    project = copy_fixture("minilib", workdir)
+    (project / "requirements.txt").write_text("proofwork-no-such-package-7d1c==1.0\n")
+    report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    install = next(e for e in report.evidence if e.probe == "install")
+    failed = [f for f in install.findings if f.rule == "install.failed"]
+    assert len(failed) == 1
+    assert "proofwork-no-such-package-7d1c" in failed[0].message
+    assert "No matching distribution" in failed[0].message
+    assert report.metrics["tests.passed"] > 0
+
+
+def test_a_project_without_tests_reports_none_collected(workdir: Path, settings: Settings) -> None:
+    project = workdir / "bare"
+    project.mkdir()
+    (project / "lib.py").write_text("def f(x):\n    return x + 1\n")
+    report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    assert report.metrics["tests.total"] == 0
+    assert report.metrics["tests.coverage_percent"] == 0.0
+    assert any(f.rule == "tests.none" for f in report.findings)
+
+
+class CrashingProbe:
+    name = "crash"
+    stage = 1
+
+    def applies(self, ctx: ProbeContext) -> bool:
+        return True
+
+    def run(self, ctx: ProbeContext) -> Evidence:
+        raise RuntimeError("probe bug")
+
+
+def make_context(workdir: Path, settings: Settings, budget_s: float = 60) -> ProbeContext:
+    env = runtime.Environment(python="python", tools_bin="/usr/bin", mounts=(), tool_mounts=())
+    return ProbeContext(workdir, UnsafeSandbox(workdir), env, settings, Budget(budget_s), workdir)
+
+
+def test_a_crashing_probe_becomes_error_evidence(workdir: Path, settings: Settings) -> None:
+    evidence = run_probe(CrashingProbe(), make_context(workdir, settings))
+    assert evidence.status is Status.ERROR
+    assert evidence.error == "RuntimeError: probe bug"
+    assert "probe bug" in evidence.artifacts["traceback"]
+
+
+def test_a_probe_is_skipped_once_the_budget_is_spent(workdir: Path, settings: Settings) -> None:
+    ctx = make_context(workdir, settings, budget_s=0.001)
+    ctx.budget.started -= 1
+    evidence = run_probe(CrashingProbe(), ctx)
+    assert evidence.status is Status.SKIPPED
+    assert "budget" in (evidence.error or "")
