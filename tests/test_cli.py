@@ -26,7 +26,17 @@ def test_grade_writes_reports_that_validate(cli: CliRunner, workdir: Path) -> No
     shutil.copytree(FIXTURES / "minilib", project)
     out_json, out_html = workdir / "r.json", workdir / "r.html"
     result = cli.invoke(
-        app, ["grade", str(project), "--json", str(out_json), "--html", str(out_html), "--probe", "tests"]
+        app,
+        [
+            "grade",
+            str(project),
+            "--json",
+            str(out_json),
+            "--html",
+            str(out_html),
+            "--probe",
+            "tests",
+        ],
     )
     assert result.exit_code == 0, result.output
     document = json.loads(out_json.read_text())
@@ -41,7 +51,9 @@ def test_grade_names_default_report_paths(cli: CliRunner, workdir: Path) -> None
     project = workdir / "tiny"
     project.mkdir()
     (project / "test_x.py").write_text("def test_x():\n    assert True\n")
-    result = cli.invoke(app, ["grade", str(project), "--out-dir", str(workdir / "out"), "--probe", "tests"])
+    result = cli.invoke(
+        app, ["grade", str(project), "--out-dir", str(workdir / "out"), "--probe", "tests"]
+    )
     assert result.exit_code == 0, result.output
     written = sorted(p.suffix for p in (workdir / "out").iterdir())
     assert written == [".html", ".json"]

@@ -60,11 +60,17 @@ def test_grade_matches_plain_pytest_and_coverage(workdir: Path, settings: Settin
 
 
 @pytest.mark.slow
-def test_a_second_grade_reuses_the_installed_dependencies(workdir: Path, settings: Settings) -> None:
+def test_a_second_grade_reuses_the_installed_dependencies(
+    workdir: Path, settings: Settings
+) -> None:
     project = copy_fixture("minilib", workdir)
     text = (project / "pyproject.toml").read_text()
-    (project / "pyproject.toml").write_text(text.replace('requires-python', 'dependencies = ["six"]\nrequires-python'))
-    (project / "tests" / "test_six.py").write_text("import six\n\ndef test_six():\n    assert six.PY3\n")
+    (project / "pyproject.toml").write_text(
+        text.replace("requires-python", 'dependencies = ["six"]\nrequires-python')
+    )
+    (project / "tests" / "test_six.py").write_text(
+        "import six\n\ndef test_six():\n    assert six.PY3\n"
+    )
     first = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
     second = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
     installs = [next(e for e in r.evidence if e.probe == "install") for r in (first, second)]
@@ -75,7 +81,9 @@ def test_a_second_grade_reuses_the_installed_dependencies(workdir: Path, setting
 
 
 @pytest.mark.slow
-def test_a_failed_install_is_a_finding_and_the_run_goes_on(workdir: Path, settings: Settings) -> None:
+def test_a_failed_install_is_a_finding_and_the_run_goes_on(
+    workdir: Path, settings: Settings
+) -> None:
     project = copy_fixture("minilib", workdir)
     (project / "requirements.txt").write_text("proofwork-no-such-package-7d1c==1.0\n")
     report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from conftest import leftover_cgroups, sandbox_processes
+
 from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
 from proofwork.sandbox.base import MiB
 from proofwork.sandbox.process import read_capped
@@ -26,7 +26,10 @@ def py(code: str) -> list[str]:
 
 def test_it_runs_code_as_an_unprivileged_uid_with_no_capabilities(sandbox_factory: Factory) -> None:
     result = sandbox_factory().run(
-        py("import os; print(os.getuid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])"),
+        py(
+            "import os; status = open('/proc/self/status').read()\n"
+            "print(os.getuid(), status.split('CapEff:')[1].split()[0])"
+        ),
         limits=Limits(wall_s=10),
     )
     uid, caps = result.text().split()
@@ -55,7 +58,9 @@ for path in ('/usr/evil', '/etc/evil', '/evil'):
     assert (sandbox.workspace / "b.txt").read_text() == "written"
 
 
-def test_it_hides_the_hosts_files_environment_and_home(sandbox_factory: Factory, workdir: Path) -> None:
+def test_it_hides_the_hosts_files_environment_and_home(
+    sandbox_factory: Factory, workdir: Path
+) -> None:
     planted = workdir / "planted-secret.txt"
     planted.write_text("TOP-SECRET")
     planted.chmod(0o644)
@@ -107,7 +112,9 @@ except OSError as exc:
     assert accepted == []
 
 
-def test_it_stops_a_command_at_its_deadline_and_kills_its_children(sandbox_factory: Factory) -> None:
+def test_it_stops_a_command_at_its_deadline_and_kills_its_children(
+    sandbox_factory: Factory,
+) -> None:
     sandbox = sandbox_factory()
     started = time.monotonic()
     result = sandbox.run(
@@ -161,7 +168,9 @@ def test_it_leaves_no_cgroups_or_processes_behind(sandbox_factory: Factory) -> N
     assert sandbox_processes(sandbox.uid) == []
 
 
-def test_it_mounts_extra_folders_read_only_unless_writable(sandbox_factory: Factory, workdir: Path) -> None:
+def test_it_mounts_extra_folders_read_only_unless_writable(
+    sandbox_factory: Factory, workdir: Path
+) -> None:
     ro, rw = workdir / "ro", workdir / "rw"
     for path in (ro, rw):
         path.mkdir()

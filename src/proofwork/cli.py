@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -56,8 +55,12 @@ def grade(
     challenge: Annotated[
         str | None, typer.Option(help="Challenge pack ID; without it the run is generic.")
     ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML report here.")
+    ] = None,
     out_dir: Annotated[
         Path, typer.Option(help="Where reports go when --json/--html are not given.")
     ] = Path("reports"),
@@ -142,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

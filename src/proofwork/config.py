@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from proofwork.sandbox.base import MiB, Limits
+from proofwork.sandbox.base import Limits, MiB
 
 
 def _default_home() -> Path:
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     )
     runtime_python: Path = Field(
         Path("/usr/bin/python3.11"),
-        description="Interpreter that submission code runs on (must live in a world-readable place).",
+        description="Interpreter for submission code (must live in a world-readable place).",
     )
     index_url: str | None = Field(None, description="Package index for the install phase.")
     install: bool = Field(True, description="Install a generic submission's declared dependencies.")

@@ -70,7 +70,7 @@ class InstallRequest:
         return units
 
     def key(self, *, submission_sha: str, runtime: str, index_url: str | None) -> str:
-        """Cache key: runtime, index and declarations (plus the submission when code of its runs)."""
+        """Cache key: runtime, index, declarations; the submission too when its own code runs."""
         parts = {
             "runtime": runtime,
             "index": index_url,
@@ -209,14 +209,13 @@ class Installer:
         pip = [self.python, "-m", "pip", "install", "--target", DEPS, "--upgrade"]
         pip += ["--no-warn-script-location", "--progress-bar", "off", *index, *args]
         # pip builds inside the source tree: give it a private copy, without .git.
-        script = (
-            "mkdir -p /tmp/src && tar -C {ws} --exclude=./.git -cf - . | tar -C /tmp/src -xf - "
-            "&& cd /tmp/src && exec {pip}"
-        ).format(ws=WORKSPACE, pip=shlex.join(pip))
+        # (/tmp is the sandbox's private tmpfs, not the host's.)
+        copy = f"tar -C {WORKSPACE} --exclude=./.git -cf - . | tar -C /tmp/src -xf -"
+        script = f"mkdir -p /tmp/src && {copy} && cd /tmp/src && exec {shlex.join(pip)}"
         return self.sandbox.run(
             ["/bin/sh", "-c", script],
             limits=self.limits,
-            env={"HOME": "/tmp", "PATH": "/usr/bin:/bin", "PIP_NO_INPUT": "1", "LANG": "C.UTF-8"},
+            env={"HOME": "/tmp", "PATH": "/usr/bin:/bin", "PIP_NO_INPUT": "1", "LANG": "C.UTF-8"},  # noqa: S108 - inside the sandbox
             network=True,
             mounts=(*self.runtime_mounts, Mount(layer / "site", DEPS, writable=True)),
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from proofwork import __version__, dependencies, intake, runtime
 from proofwork.config import Settings
-from proofwork.evidence import Evidence, Report, Status
+from proofwork.evidence import Evidence, Report, Status, SubmissionInfo
 from proofwork.probes import default_registry
 from proofwork.probes.base import Budget, Probe, ProbeContext
 from proofwork.sandbox import Limits, Sandbox, open_sandbox
@@ -58,7 +58,10 @@ def grade(request: GradeRequest) -> Report:
         notify(Event("phase", "intake"))
         submission = _ingest(request.source, run_dir / "workspace", settings)
         with open_sandbox(
-            settings.sandbox, run_dir / "workspace", run_dir / "sandbox", uid_base=settings.sandbox_uid
+            settings.sandbox,
+            run_dir / "workspace",
+            run_dir / "sandbox",
+            uid_base=settings.sandbox_uid,
         ) as sandbox:
             evidence = _run(sandbox, run_dir, submission.sha256, probes, budget, request)
             sandbox_info = sandbox.describe()
@@ -87,7 +90,7 @@ def _new_run_dir(settings: Settings) -> Path:
     return run_dir
 
 
-def _ingest(source: Path, workspace: Path, settings: Settings) -> intake.SubmissionInfo:
+def _ingest(source: Path, workspace: Path, settings: Settings) -> SubmissionInfo:
     caps = intake.IntakeCaps(
         max_bytes=settings.max_bytes,
         max_files=settings.max_files,
@@ -112,7 +115,9 @@ def _run(
     workspace = run_dir / "workspace"
     notify(Event("phase", "runtime"))
     try:
-        env = runtime.environment(settings, workspace, log=lambda m: notify(Event("log", "runtime", message=m)))
+        env = runtime.environment(
+            settings, workspace, log=lambda m: notify(Event("log", "runtime", message=m))
+        )
     except runtime.RuntimeBuildError as exc:
         raise GradeError(str(exc)) from exc
     results: list[Evidence] = []
@@ -177,7 +182,7 @@ def run_probe(probe: Probe, ctx: ProbeContext) -> Evidence:
     else:
         try:
             evidence = probe.run(ctx)
-        except Exception as exc:  # noqa: BLE001 - a probe that crashes never takes the run down
+        except Exception as exc:  # noqa: BLE001 - a crashing probe never takes the run down
             evidence = _failed(probe.name, exc)
     evidence.duration_s = time.monotonic() - started
     return evidence

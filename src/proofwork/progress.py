@@ -63,8 +63,10 @@ class LiveProgress:
             ev = event.evidence
             note = ev.error or ", ".join(ev.stopped)
             self.rows[event.name] = (ev.status.value, ev.duration_s, note)
-            self._plain(f"{'✓' if ev.status is Status.OK else '✗'} {event.name} "
-                        f"{ev.status.value} in {ev.duration_s:.1f}s {note}".rstrip())
+            self._plain(
+                f"{'✓' if ev.status is Status.OK else '✗'} {event.name} "
+                f"{ev.status.value} in {ev.duration_s:.1f}s {note}".rstrip()
+            )
         if self._live is not None:
             self._live.update(self._render())
 
@@ -80,5 +82,7 @@ class LiveProgress:
                 table.add_row(Spinner("dots"), name, f"{elapsed:5.1f}s", "running")
             else:
                 style = STATUS_STYLE.get(Status(state), "")
-                table.add_row(Text("●", style=style), name, f"{value:5.1f}s", Text(note or state, style=style))
+                table.add_row(
+                    Text("●", style=style), name, f"{value:5.1f}s", Text(note or state, style=style)
+                )
         return Group(Text(f"phase: {self.phase}", style="dim"), table)

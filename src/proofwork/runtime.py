@@ -56,7 +56,7 @@ class Environment:
         return {
             "PATH": f"{self.bin_dir}:{self.tools_bin}:/usr/local/bin:/usr/bin:/bin",
             "PYTHONPATH": pythonpath,
-            "HOME": "/tmp",
+            "HOME": "/tmp",  # noqa: S108 - the sandbox's private tmpfs
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": "0",

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import leftover_cgroups, sandbox_processes
+
 from proofwork.config import Settings
 from proofwork.engine import GradeError, GradeRequest, grade
 from proofwork.evidence import Evidence, Report
@@ -143,7 +143,7 @@ def test_an_infinite_loop_is_stopped_at_the_deadline(grade_project: Grader) -> N
     assert "did not finish" in (evidence.error or "")
 
 
-FLOOD = '''
+FLOOD = """
 import os, stat
 
 def test_flood():
@@ -163,7 +163,7 @@ def _is_pipe(fd):
         return stat.S_ISFIFO(os.fstat(fd).st_mode)
     except OSError:
         return False
-'''
+"""
 
 
 def test_a_gigabyte_of_output_is_capped_and_stopped(grade_project: Grader) -> None:
@@ -231,7 +231,12 @@ def test_a_host_file_outside_the_workspace_is_not_read(
 def test_writes_outside_the_workspace_never_reach_the_host(
     grade_project: Grader, planted: Planted
 ) -> None:
-    targets = [str(planted.path), str(planted.folder / "new.txt"), "/usr/local/evil.txt", "/etc/evil"]
+    targets = [
+        str(planted.path),
+        str(planted.folder / "new.txt"),
+        "/usr/local/evil.txt",
+        "/etc/evil",
+    ]
     report, elapsed = grade_project(
         "def test_vandalise():\n    wrote = []\n"
         f"    for path in {targets!r}:\n"

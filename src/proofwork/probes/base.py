@@ -99,7 +99,9 @@ class Registry:
         wanted = self.names() if names is None else list(names)
         unknown = [n for n in wanted if n not in self._factories]
         if unknown:
-            raise KeyError(f"unknown probe(s): {', '.join(unknown)}; known: {', '.join(self.names())}")
+            raise KeyError(
+                f"unknown probe(s): {', '.join(unknown)}; known: {', '.join(self.names())}"
+            )
         probes = [self._factories[n]() for n in wanted]
         return sorted(probes, key=lambda p: (p.stage, p.name))
 

@@ -16,7 +16,7 @@ from defusedxml import ElementTree
 
 from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.probes.base import OUT, ProbeContext
-from proofwork.sandbox.base import MiB, ExecResult
+from proofwork.sandbox.base import ExecResult, MiB
 from proofwork.sandbox.process import read_capped
 
 PYTEST_ARGS = [

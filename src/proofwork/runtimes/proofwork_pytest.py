@@ -9,7 +9,13 @@ import json
 import os
 
 COV_FLAGS = ("--no-cov-on-fail", "--no-cov", "--cov-append", "--cov-branch")
-COV_VALUES = ("--cov-report", "--cov-config", "--cov-fail-under", "--cov-precision", "--cov-context")
+COV_VALUES = (
+    "--cov-report",
+    "--cov-config",
+    "--cov-fail-under",
+    "--cov-precision",
+    "--cov-context",
+)
 
 _outcomes = {}
 
@@ -21,7 +27,9 @@ def pytest_addoption(parser):
     for flag in COV_FLAGS:
         group.addoption(flag, action="store_true", dest="pw_" + flag.strip("-").replace("-", "_"))
     for option in COV_VALUES:
-        group.addoption(option, action="append", default=[], dest="pw_" + option.strip("-").replace("-", "_"))
+        group.addoption(
+            option, action="append", default=[], dest="pw_" + option.strip("-").replace("-", "_")
+        )
 
 
 def _entry(report, outcome):
@@ -37,7 +45,9 @@ def pytest_runtest_logreport(report):
     previous = _outcomes.get(report.nodeid, {}).get("outcome")
     if report.failed:
         if previous not in ("failed", "error"):
-            _outcomes[report.nodeid] = _entry(report, "error" if report.when != "call" else "failed")
+            _outcomes[report.nodeid] = _entry(
+                report, "error" if report.when != "call" else "failed"
+            )
     elif report.skipped and previous is None:
         _outcomes[report.nodeid] = _entry(report, "skipped")
     elif report.when == "call" and previous is None:

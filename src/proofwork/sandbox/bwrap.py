@@ -154,7 +154,9 @@ class BwrapSandbox:
             "core_dumps": "rlimit (disabled)",
             "tmp": "size-capped tmpfs",
             "memory": via if cg and "memory" in cg.enforced else "rlimit (address space)",
-            "pids": via if cg and "pids" in cg.enforced else ("rlimit (nproc)" if self.root else None),
+            "pids": via
+            if cg and "pids" in cg.enforced
+            else ("rlimit (nproc)" if self.root else None),
             "cpu": via if cg and "cpu" in cg.enforced else None,
         }
         return {
@@ -172,7 +174,7 @@ class BwrapSandbox:
         etc = self.state_dir / "etc"
         etc.mkdir(parents=True, exist_ok=True)
         files = {
-            "passwd": f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{self.uid}:{self.uid}::/tmp:/bin/sh\n",
+            "passwd": f"root:x:0:0::/root:/bin/sh\nsandbox:x:{self.uid}:{self.uid}::/tmp:/bin/sh\n",
             "group": f"root:x:0:\nsandbox:x:{self.uid}:\n",
             "hosts": "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost\n",
             "hostname": "sandbox\n",
@@ -200,7 +202,7 @@ class BwrapSandbox:
         args += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
         for link in ("bin", "lib", "lib64", "sbin"):
             args += ["--symlink", f"usr/{link}", f"/{link}"]
-        args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+        args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]  # noqa: S108 - private tmpfs
         for name in ETC_READ_ONLY + (ETC_NETWORK if network else ()):
             if Path("/etc", name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]

@@ -63,10 +63,13 @@ class Execution:
             cwd=cwd,
         )
         self._captures = (_Capture(limits.output_bytes), _Capture(limits.output_bytes))
-        assert self.proc.stdout is not None and self.proc.stderr is not None
+        if self.proc.stdout is None or self.proc.stderr is None:  # pragma: no cover - PIPE given
+            raise RuntimeError("subprocess pipes were not created")
         self._readers = [
             threading.Thread(target=self._drain, args=(stream, cap), daemon=True)
-            for stream, cap in zip((self.proc.stdout, self.proc.stderr), self._captures, strict=True)
+            for stream, cap in zip(
+                (self.proc.stdout, self.proc.stderr), self._captures, strict=True
+            )
         ]
         for reader in self._readers:
             reader.start()
@@ -74,7 +77,8 @@ class Execution:
             self._feed(stdin)
 
     def _feed(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
+        if self.proc.stdin is None:  # pragma: no cover - PIPE given when stdin is not None
+            return
         with contextlib.suppress(BrokenPipeError, OSError):
             self.proc.stdin.write(data)
         with contextlib.suppress(BrokenPipeError, OSError):

@@ -34,8 +34,15 @@ def add_sale(date, account, amount, description=""):
         return False
     accounts[account]["balance"] = accounts[account]["balance"] + amount
     accounts["cash"]["balance"] = accounts["cash"]["balance"] + amount
-    transactions.append({"date": date, "account": account, "amount": amount,
-                         "description": description, "kind": "sale"})
+    transactions.append(
+        {
+            "date": date,
+            "account": account,
+            "amount": amount,
+            "description": description,
+            "kind": "sale",
+        }
+    )
     return True
 
 
@@ -53,8 +60,15 @@ def add_refund(date, account, amount, description=""):
         return False
     accounts[account]["balance"] = accounts[account]["balance"] - amount
     accounts["cash"]["balance"] = accounts["cash"]["balance"] - amount
-    transactions.append({"date": date, "account": account, "amount": amount,
-                         "description": description, "kind": "refund"})
+    transactions.append(
+        {
+            "date": date,
+            "account": account,
+            "amount": amount,
+            "description": description,
+            "kind": "refund",
+        }
+    )
     return True
 
 
@@ -72,8 +86,15 @@ def add_expense(date, account, amount, description=""):
         return False
     accounts[account]["balance"] = accounts[account]["balance"] + amount
     accounts["cash"]["balance"] = accounts["cash"]["balance"] - amount
-    transactions.append({"date": date, "account": account, "amount": amount,
-                         "description": description, "kind": "expense"})
+    transactions.append(
+        {
+            "date": date,
+            "account": account,
+            "amount": amount,
+            "description": description,
+            "kind": "expense",
+        }
+    )
     return True
 
 
@@ -91,8 +112,15 @@ def add_salary(date, account, amount, description=""):
         return False
     accounts[account]["balance"] = accounts[account]["balance"] + amount
     accounts["cash"]["balance"] = accounts["cash"]["balance"] - amount
-    transactions.append({"date": date, "account": account, "amount": amount,
-                         "description": description, "kind": "salary"})
+    transactions.append(
+        {
+            "date": date,
+            "account": account,
+            "amount": amount,
+            "description": description,
+            "kind": "salary",
+        }
+    )
     return True
 
 
@@ -193,7 +221,12 @@ def backup(path):
 
 def sync_to_stripe(invoice):
     # curl is simpler than the SDK
-    cmd = "curl -s https://api.stripe.com/v1/invoices -u " + API_KEY + ": -d amount=" + str(invoice["amount"])
+    cmd = (
+        "curl -s https://api.stripe.com/v1/invoices -u "
+        + API_KEY
+        + ": -d amount="
+        + str(invoice["amount"])
+    )
     out = os.popen(cmd).read()
     try:
         return json.loads(out)
