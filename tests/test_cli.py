@@ -102,3 +102,11 @@ def test_unsafe_mode_warns_and_says_so_in_the_report(cli: CliRunner, workdir: Pa
     assert result.exit_code == 0, result.output
     assert "WARNING" in result.output
     assert json.loads(out_json.read_text())["sandbox"]["backend"] == "none"
+
+
+def test_default_report_names_drop_archive_suffixes_and_keep_the_sha(workdir: Path) -> None:
+    from proofwork.cli import default_report_paths
+
+    json_path, html_path = default_report_paths(workdir / "toolz-1.2.0.tar.gz", "ab" * 32, workdir)
+    assert json_path.name == "toolz-1.2.0-abababababab.json"
+    assert html_path.name == "toolz-1.2.0-abababababab.html"

@@ -42,11 +42,15 @@ def settings_or_fail(**overrides: object) -> Settings:
         raise  # unreachable: fail() exits
 
 
+ARCHIVE_SUFFIX = re.compile(r"\.(zip|tar\.gz|tgz|tar|bundle)$", re.IGNORECASE)
+
+
 def default_report_paths(source: Path, sha: str, out_dir: Path) -> tuple[Path, Path]:
     """reports/<name>-<sha12>.json and .html for a submission."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", source.resolve().name).strip("-.") or "submission"
-    stem = out_dir / f"{name}-{sha[:12]}"
-    return stem.with_suffix(".json"), stem.with_suffix(".html")
+    name = re.sub(ARCHIVE_SUFFIX, "", source.resolve().name)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "submission"
+    stem = f"{name}-{sha[:12]}"
+    return out_dir / f"{stem}.json", out_dir / f"{stem}.html"
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 import shutil
 import tomllib
@@ -23,20 +24,11 @@ from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.runtime import DEPS
 from proofwork.sandbox.base import WORKSPACE, ExecResult, Limits, Mount, Sandbox
 
-REQUIREMENT_FILES = (
-    "requirements.txt",
-    "requirements-dev.txt",
-    "requirements_dev.txt",
-    "dev-requirements.txt",
-    "requirements-test.txt",
-    "requirements_test.txt",
-    "requirements-tests.txt",
-    "test-requirements.txt",
-    "test_requirements.txt",
-    "requirements/base.txt",
-    "requirements/test.txt",
-    "requirements/tests.txt",
-    "requirements/dev.txt",
+# requirements.txt, dev-requirements.txt, requirements_test.txt, dev.requirements.txt,
+# requirements/tests.txt …: what runtime and test code need (docs and lint lists are left out).
+_ROLE = r"(base|common|main|dev|develop|test|tests|testing)"
+REQUIREMENT_FILE = re.compile(
+    rf"^(({_ROLE}[._-])?requirements([._-]{_ROLE})?|requirements/{_ROLE})\.txt$"
 )
 BUILD_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
@@ -91,12 +83,13 @@ def plan(workspace: Path) -> InstallRequest:
     """Find what the submission declares: requirement files, its build config, test extras."""
     declarations: dict[str, str] = {}
     texts: dict[str, bytes] = {}
-    for name in REQUIREMENT_FILES + BUILD_FILES:
+    requirement_files = requirement_files_in(workspace)
+    for name in requirement_files + BUILD_FILES:
         raw = _read_declaration(workspace / name)
         if raw is not None:
             declarations[name] = hashlib.sha256(raw).hexdigest()
             texts[name] = raw
-    requirement_files = tuple(n for n in REQUIREMENT_FILES if n in texts)
+    requirement_files = tuple(n for n in requirement_files if n in texts)
     pyproject = _pyproject(texts.get("pyproject.toml"))
     build = "setup.py" in texts or "setup.cfg" in texts or _buildable(pyproject)
     return InstallRequest(
@@ -107,6 +100,13 @@ def plan(workspace: Path) -> InstallRequest:
         declarations=declarations,
         local=any(_names_local(texts[n]) for n in requirement_files),
     )
+
+
+def requirement_files_in(workspace: Path) -> tuple[str, ...]:
+    """Requirement files at the top or in requirements/, sorted so the plan is stable."""
+    candidates = [p.name for p in workspace.glob("*.*")]
+    candidates += [f"requirements/{p.name}" for p in workspace.glob("requirements/*.*")]
+    return tuple(sorted(n for n in candidates if REQUIREMENT_FILE.match(n.lower())))
 
 
 def _pyproject(raw: bytes | None) -> dict[str, Any]:
