@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from proofwork import runtime
 from proofwork.config import Settings, load_settings
+from proofwork.probes.base import Budget, ProbeContext
 from proofwork.sandbox import BwrapSandbox
+
+ContextFactory = Callable[[dict[str, str]], ProbeContext]
 
 SANDBOX_UIDS = range(61000, 62000)
 
@@ -51,6 +55,22 @@ def sandbox_factory(workdir: Path) -> Iterator[Callable[..., BwrapSandbox]]:
     yield make
     for sandbox in made:
         sandbox.close()
+
+
+@pytest.fixture
+def make_context(
+    sandbox_factory: Callable[..., BwrapSandbox], settings: Settings
+) -> ContextFactory:
+    """Makes a ProbeContext over a real bwrap sandbox, the real runtimes and the given files."""
+
+    def make(files: dict[str, str]) -> ProbeContext:
+        sandbox = sandbox_factory(files)
+        outdir = sandbox.workspace.parent / "out"
+        outdir.mkdir()
+        env = runtime.environment(settings, sandbox.workspace)
+        return ProbeContext(sandbox.workspace, sandbox, env, settings, Budget(120), outdir)
+
+    return make
 
 
 def _live_sandbox_pids(uids: range) -> list[int]:

@@ -587,7 +587,8 @@ def _git(
 
 def _readlink(path: str | Path) -> str:
     """A symlink's target text, verbatim."""
-    return os.readlink(path)  # noqa: PTH115 - Path.readlink() normalises "./x" to "x"
+    # os.readlink, not Path.readlink(): the latter normalises "./x" to "x".
+    return os.readlink(path)
 
 
 def _mkdir(path: Path) -> None:

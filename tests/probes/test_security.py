@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from conftest import ContextFactory
 
-from proofwork import runtime
 from proofwork.analysis.secrets import SecretHit, SecretScan
-from proofwork.config import Settings
 from proofwork.evidence import Severity, Status
-from proofwork.probes.base import Budget, ProbeContext
 from proofwork.probes.security import SecurityProbe, secret_findings
-from proofwork.sandbox import BwrapSandbox, Mount
-
-ContextFactory = Callable[[dict[str, str]], ProbeContext]
+from proofwork.sandbox import Mount
 
 # Assembled at run time so this file does not itself hold a token-shaped value.
 AWS_KEY = "AKIA" + "Z3MSJV4WWNKQ7RB2"
@@ -29,23 +23,6 @@ import subprocess
 def run(command):
     return subprocess.call(command, shell=True)  # nosec
 """
-
-
-# TODO(engine): switch to the shared make_context fixture once tests/conftest.py provides one.
-@pytest.fixture
-def make_context(
-    sandbox_factory: Callable[..., BwrapSandbox], settings: Settings
-) -> ContextFactory:
-    """A ProbeContext over a real bwrap sandbox and the real tools runtime."""
-
-    def make(files: dict[str, str]) -> ProbeContext:
-        sandbox = sandbox_factory(files)
-        outdir = sandbox.workspace.parent / "out"
-        outdir.mkdir()
-        env = runtime.environment(settings, sandbox.workspace)
-        return ProbeContext(sandbox.workspace, sandbox, env, settings, Budget(120), outdir)
-
-    return make
 
 
 def test_it_reports_bandit_findings_and_secrets_without_repeating_them(

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from conftest import ContextFactory
 
-from proofwork import runtime
-from proofwork.config import Settings
 from proofwork.evidence import Finding, Severity, Status
-from proofwork.probes.base import Budget, ProbeContext
 from proofwork.probes.static import StaticProbe
-from proofwork.sandbox import BwrapSandbox, Mount
-
-ContextFactory = Callable[[dict[str, str]], ProbeContext]
+from proofwork.sandbox import Mount
 
 COMPLEX = """
 def route(order, user, stock):
@@ -36,23 +30,6 @@ def route(order, user, stock):
 SHARED = "\n".join(f"    total = total + item.price_{i} * item.qty" for i in range(8))
 COPY_A = f"def a(item, total):\n{SHARED}\n    return total\n"
 COPY_B = f"def b(item: int, total: int) -> int:\n{SHARED}\n    return total\n"
-
-
-# TODO(engine): switch to the shared make_context fixture once tests/conftest.py provides one.
-@pytest.fixture
-def make_context(
-    sandbox_factory: Callable[..., BwrapSandbox], settings: Settings
-) -> ContextFactory:
-    """A ProbeContext over a real bwrap sandbox and the real tools runtime."""
-
-    def make(files: dict[str, str]) -> ProbeContext:
-        sandbox = sandbox_factory(files)
-        outdir = sandbox.workspace.parent / "out"
-        outdir.mkdir()
-        env = runtime.environment(settings, sandbox.workspace)
-        return ProbeContext(sandbox.workspace, sandbox, env, settings, Budget(120), outdir)
-
-    return make
 
 
 def rules(findings: list[Finding]) -> list[str]:

@@ -5,8 +5,14 @@ blocks pytest-cov, while many projects put `--cov` in their addopts; and it reco
 outcome under its exact node id so that failures can be re-run to tell flaky tests apart.
 """
 
+from __future__ import annotations
+
 import json
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 COV_FLAGS = ("--no-cov-on-fail", "--no-cov", "--cov-append", "--cov-branch")
 COV_VALUES = (
@@ -17,10 +23,10 @@ COV_VALUES = (
     "--cov-context",
 )
 
-_outcomes = {}
+_outcomes: dict[str, dict[str, Any]] = {}
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     """Register pytest-cov's options as no-ops (pytest-cov itself is blocked)."""
     group = parser.getgroup("proofwork", "accepted for pytest-cov compatibility")
     group.addoption("--cov", action="append", nargs="?", const=True, default=[], dest="pw_cov")
@@ -32,15 +38,19 @@ def pytest_addoption(parser):
         )
 
 
-def _entry(report, outcome):
+def _entry(report: pytest.TestReport, outcome: str) -> dict[str, Any]:
     path, line, _ = report.location
-    entry = {"outcome": outcome, "path": path, "line": None if line is None else line + 1}
+    entry: dict[str, Any] = {
+        "outcome": outcome,
+        "path": path,
+        "line": None if line is None else line + 1,
+    }
     if outcome in ("failed", "error"):
         entry["message"] = report.longreprtext[-4000:]
     return entry
 
 
-def pytest_runtest_logreport(report):
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Remember the worst outcome of each test's phases, with its place and message."""
     previous = _outcomes.get(report.nodeid, {}).get("outcome")
     if report.failed:
@@ -54,7 +64,7 @@ def pytest_runtest_logreport(report):
         _outcomes[report.nodeid] = _entry(report, "passed")
 
 
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the outcomes where Proofwork asked for them."""
     target = os.environ.get("PROOFWORK_OUTCOMES")
     if target:

@@ -90,16 +90,21 @@ def kill_uid(uid: int, timeout_s: float = 10) -> int:
 
 
 def _pids_of(uid: int) -> list[int]:
+    """Live processes whose real uid is `uid`.
+
+    Zombies are left out: a killed process stays one until the host's init reaps it, runs
+    nothing, and no signal of ours can make it go faster.
+    """
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        with contextlib.suppress(OSError):
-            for line in Path(entry.path, "status").read_text().splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) == uid:
-                        pids.append(int(entry.name))
-                    break
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = dict(
+                line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines()
+            )
+            if int(fields["Uid"].split()[0]) == uid and fields["State"].split()[0] not in "ZX":
+                pids.append(int(entry.name))
     return pids
 
 
