@@ -17,6 +17,7 @@ from proofwork.evidence import Evidence, Report, Status, SubmissionInfo
 from proofwork.probes import default_registry
 from proofwork.probes.base import Budget, Probe, ProbeContext
 from proofwork.sandbox import Limits, Sandbox, open_sandbox
+from proofwork.snippets import attach_snippets
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def _run(
         previous[probe.name] = evidence
         results.append(evidence)
         notify(Event("probe-end", probe.name, evidence))
+    attach_snippets(results, workspace)
     return results
 
 
