@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,6 +73,40 @@ def make_context(
         return ProbeContext(sandbox.workspace, sandbox, env, settings, Budget(120), outdir)
 
     return make
+
+
+class LoopbackListener:
+    """A server on the host's loopback that counts every connection it accepts.
+
+    Proves network isolation the only allowed way: sandboxed code aims at a port the test
+    itself listens on, and the test shows nothing arrived.
+    """
+
+    def __init__(self) -> None:
+        self.accepted: list[object] = []
+        self._server = socket.socket()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept)
+
+    def __enter__(self) -> LoopbackListener:
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen()
+        self._server.settimeout(0.1)
+        self.port = self._server.getsockname()[1]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.accepted.append(self._server.accept())
+            except TimeoutError:
+                continue
 
 
 def _live_sandbox_pids(uids: range) -> list[int]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import leftover_cgroups, sandbox_processes
+from conftest import LoopbackListener, leftover_cgroups, sandbox_processes
 
 from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
 from proofwork.sandbox.base import MiB
@@ -81,35 +79,18 @@ for path in ({str(planted)!r}, '/root', '/home', '/var/lib/proofwork', '/etc/sha
 
 
 def test_it_blocks_the_hosts_loopback_network(sandbox_factory: Factory) -> None:
-    accepted: list[object] = []
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        server.settimeout(0.2)
-        port = server.getsockname()[1]
-
-        def accept() -> None:
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                try:
-                    accepted.append(server.accept())
-                except TimeoutError:
-                    continue
-
-        listener = threading.Thread(target=accept)
-        listener.start()
+    with LoopbackListener() as listener:
         code = f"""
 import socket
 try:
-    socket.create_connection(('127.0.0.1', {port}), timeout=2)
+    socket.create_connection(('127.0.0.1', {listener.port}), timeout=2)
     print('CONNECTED')
 except OSError as exc:
     print('BLOCKED', type(exc).__name__)
 """
         result = sandbox_factory().run(py(code), limits=Limits(wall_s=10))
-        listener.join()
     assert "BLOCKED" in result.text(), result.text()
-    assert accepted == []
+    assert listener.accepted == []
 
 
 def test_it_stops_a_command_at_its_deadline_and_kills_its_children(

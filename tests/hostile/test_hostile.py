@@ -11,16 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import tarfile
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import leftover_cgroups, sandbox_processes
+from conftest import LoopbackListener, leftover_cgroups, sandbox_processes
 
 from proofwork.config import Settings
 from proofwork.engine import GradeError, GradeRequest, grade
@@ -175,33 +173,14 @@ def test_a_gigabyte_of_output_is_capped_and_stopped(grade_project: Grader) -> No
 
 
 def test_the_hosts_loopback_is_unreachable(grade_project: Grader) -> None:
-    accepted: list[object] = []
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        server.settimeout(0.2)
-        port = server.getsockname()[1]
-        stop = threading.Event()
-
-        def accept() -> None:
-            while not stop.is_set():
-                try:
-                    accepted.append(server.accept())
-                except TimeoutError:
-                    continue
-
-        listener = threading.Thread(target=accept)
-        listener.start()
-        try:
-            report, elapsed = grade_project(
-                "import socket\n\ndef test_phone_home():\n"
-                f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'hi')\n"
-            )
-        finally:
-            stop.set()
-            listener.join()
+    with LoopbackListener() as listener:
+        report, elapsed = grade_project(
+            "import socket\n\ndef test_phone_home():\n"
+            f"    address = ('127.0.0.1', {listener.port})\n"
+            "    socket.create_connection(address, timeout=3).sendall(b'hi')\n"
+        )
     assert_contained(report, elapsed)
-    assert accepted == []
+    assert listener.accepted == []
     assert report.metrics["tests.failed"] == 1
     failure = next(f for f in report.findings if f.rule == "tests.failed")
     assert "ConnectionRefusedError" in (failure.snippet or "")
