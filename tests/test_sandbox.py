@@ -194,3 +194,62 @@ def test_unsafe_backend_translates_sandbox_paths(workdir: Path, network: bool) -
     )
     assert result.text() == "here"
     assert UnsafeSandbox(workdir).describe()["warning"]
+
+
+SERVICE = """
+import signal, sys, time
+def bye(*_):
+    print('draining', flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+print('up', flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 5) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_started_service_stops_cleanly_on_sigterm(sandbox_factory: Factory) -> None:
+    service = sandbox_factory().start(py(SERVICE), limits=Limits(wall_s=30))
+    assert wait_for(lambda: b"up" in service.output()[0])
+    assert service.running
+    result, clean = service.stop(grace_s=5)
+    assert clean
+    assert result.exit_code == 0
+    assert "draining" in result.text()
+
+
+def test_a_service_that_ignores_sigterm_is_killed_after_the_grace(sandbox_factory: Factory) -> None:
+    code = (
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('up', flush=True)\ntime.sleep(60)"
+    )
+    sandbox = sandbox_factory()
+    service = sandbox.start(py(code), limits=Limits(wall_s=30))
+    assert wait_for(lambda: b"up" in service.output()[0])
+    started = time.monotonic()
+    result, clean = service.stop(grace_s=0.5)
+    assert not clean
+    assert time.monotonic() - started < 5
+    assert result.exit_code != 0
+    assert sandbox_processes(sandbox.uid) == []
+
+
+def test_kill_stops_every_process_of_a_service_at_once(sandbox_factory: Factory) -> None:
+    sandbox = sandbox_factory()
+    service = sandbox.start(
+        ["/bin/sh", "-c", "sleep 60 & sleep 60 & echo up; wait"], limits=Limits(wall_s=30)
+    )
+    assert wait_for(lambda: b"up" in service.output()[0])
+    assert len(service.pids()) >= 3
+    result = service.kill()
+    assert result.exit_code != 0
+    assert sandbox_processes(sandbox.uid) == []

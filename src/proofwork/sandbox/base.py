@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from proofwork.sandbox.process import SandboxProcess
 
 # Where the workspace appears inside the sandbox; probes build argv with this path.
 WORKSPACE = "/workspace"
@@ -93,4 +96,18 @@ class Sandbox(Protocol):
         stdin: bytes | None = None,
     ) -> ExecResult:
         """Run argv inside the sandbox, wait for it (or its deadline) and clean up every process."""
+        ...
+
+    def start(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str] | None = None,
+        cwd: str = WORKSPACE,
+        network: bool = False,
+        mounts: tuple[Mount, ...] = (),
+        stdin: bytes | None = None,
+    ) -> SandboxProcess:
+        """Start argv inside the sandbox and return a handle to signal, stop or kill it."""
         ...

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from proofwork.sandbox import cgroups
 from proofwork.sandbox.base import WORKSPACE, ExecResult, Limits, Mount, SandboxError
-from proofwork.sandbox.process import Execution
+from proofwork.sandbox.process import Execution, SandboxProcess
 
 # Benign, public system files that ordinary programs expect to find.
 ETC_READ_ONLY = (
@@ -261,6 +261,22 @@ class BwrapSandbox:
         stdin: bytes | None = None,
     ) -> ExecResult:
         """Run argv in a fresh sandbox, wait for it or its deadline, then kill what is left."""
+        return self.start(
+            argv, limits=limits, env=env, cwd=cwd, network=network, mounts=mounts, stdin=stdin
+        ).wait()
+
+    def start(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str] | None = None,
+        cwd: str = WORKSPACE,
+        network: bool = False,
+        mounts: tuple[Mount, ...] = (),
+        stdin: bytes | None = None,
+    ) -> SandboxProcess:
+        """Start argv in a fresh sandbox and hand back control of it (for services)."""
         for mount in mounts:
             if mount.writable:
                 self.give(mount.source)
@@ -268,6 +284,12 @@ class BwrapSandbox:
             argv, limits=limits, env=env or {}, cwd=cwd, network=network, mounts=mounts
         )
         group = self.cgroups.create(limits) if self.cgroups else None
+
+        def cleanup() -> None:
+            if group is not None:
+                group.kill_all()
+                group.remove()
+
         try:
             execution = Execution(
                 [*self._launcher(limits, group), *inner],
@@ -276,11 +298,15 @@ class BwrapSandbox:
                 kill_tree=lambda: self._kill_tree(group),
                 stdin=stdin,
             )
-            return execution.wait(extra_stopped=group.stopped if group else list)
-        finally:
-            if group is not None:
-                group.kill_all()
-                group.remove()
+        except BaseException:
+            cleanup()
+            raise
+        return SandboxProcess(
+            execution,
+            pids=(lambda: group.pids()) if group else (lambda: _pids_of(self.uid)),
+            cleanup=cleanup,
+            stopped=group.stopped if group else list,
+        )
 
     def _kill_tree(self, group: cgroups.Group | None) -> None:
         # The pid namespace already takes every process down with bwrap's init; the cgroup

@@ -32,6 +32,10 @@ class Group(Protocol):
         """Which limits were hit: "memory" (an OOM kill), "pids" (a fork was refused)."""
         ...
 
+    def pids(self) -> list[int]:
+        """Every process in the group."""
+        ...
+
     def kill_all(self) -> None:
         """Kill every process in the group and wait until it is empty."""
         ...
@@ -100,6 +104,10 @@ class V1Group:
     def procs_files(self) -> list[Path]:
         """cgroup.procs of every controller's group."""
         return [d / "cgroup.procs" for d in self.dirs.values()]
+
+    def pids(self) -> list[int]:
+        """Every process in the group."""
+        return sorted(_pids(self.procs_files()))
 
     def stopped(self) -> list[str]:
         """Limits hit, read from the memory and pids controllers' event counters."""
@@ -203,6 +211,10 @@ class V2Group:
     def procs_files(self) -> list[Path]:
         """The one cgroup.procs of the unified hierarchy."""
         return [self.path / "cgroup.procs"]
+
+    def pids(self) -> list[int]:
+        """Every process in the group."""
+        return sorted(_pids(self.procs_files()))
 
     def stopped(self) -> list[str]:
         """Limits hit, read from memory.events and pids.events."""

@@ -32,6 +32,89 @@ class _Capture:
         return self.total > len(self.data)
 
 
+def comm(pid: int) -> str:
+    """A process's command name, or "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_group(pgid: int) -> list[int]:
+    """Live members of a process group (what the unsafe backend can track)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(entry.path, "stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                if int(fields[2]) == pgid and fields[0] not in "ZX":
+                    members.append(int(entry.name))
+    return members
+
+
+class SandboxProcess:
+    """A command started in a sandbox that the caller controls: signal, stop, kill, wait."""
+
+    def __init__(
+        self,
+        execution: Execution,
+        pids: Callable[[], list[int]],
+        cleanup: Callable[[], None] = lambda: None,
+        stopped: Callable[[], list[str]] = list,
+    ) -> None:
+        self.execution = execution
+        self._pids = pids
+        self._cleanup = cleanup
+        self._stopped = stopped
+        self._result: ExecResult | None = None
+
+    def pids(self) -> list[int]:
+        """The command's own processes (never the sandbox's init or bwrap itself)."""
+        return [pid for pid in self._pids() if comm(pid) not in ("bwrap", "")]
+
+    def signal(self, signum: int) -> int:
+        """Send a signal to every process of the command, as a service manager would."""
+        sent = 0
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+                sent += 1
+        return sent
+
+    @property
+    def running(self) -> bool:
+        return self._result is None and self.execution.proc.poll() is None
+
+    def output(self) -> tuple[bytes, bytes]:
+        """Output so far (or final output once it has ended)."""
+        if self._result is not None:
+            return self._result.stdout, self._result.stderr
+        return self.execution.output()
+
+    def wait(self) -> ExecResult:
+        """Wait for exit or the deadline, kill what is left, release its resources."""
+        if self._result is None:
+            try:
+                self._result = self.execution.wait(extra_stopped=self._stopped)
+            finally:
+                self._cleanup()
+        return self._result
+
+    def stop(self, grace_s: float) -> tuple[ExecResult, bool]:
+        """SIGTERM, then SIGKILL after `grace_s`; the result and whether it exited in time."""
+        self.signal(signal.SIGTERM)
+        clean = self.execution.exited(grace_s)
+        if not clean:
+            self.execution.stop()
+        return self.wait(), clean
+
+    def kill(self) -> ExecResult:
+        """SIGKILL every process of the command at once (kill -9), then wait."""
+        self.signal(signal.SIGKILL)
+        return self.wait()
+
+
 class Execution:
     """One started process tree: read its output, enforce its deadline, kill it all."""
 
@@ -111,6 +194,20 @@ class Execution:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self._kill_tree()
+
+    def exited(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` (never past the deadline) and say whether it has exited."""
+        remaining = self.limits.wall_s - (time.monotonic() - self.started)
+        try:
+            self.proc.wait(timeout=max(0.0, min(timeout_s, remaining)))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def output(self) -> tuple[bytes, bytes]:
+        """What stdout and stderr have said so far (capped), while it runs."""
+        out, err = self._captures
+        return bytes(out.data), bytes(err.data)
 
     def wait(self, extra_stopped: Callable[[], list[str]] = list) -> ExecResult:
         """Wait for exit or the deadline, then clean up every process and return the result."""

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from proofwork.sandbox.base import WORKSPACE, ExecResult, Limits, Mount
-from proofwork.sandbox.process import Execution
+from proofwork.sandbox.process import Execution, SandboxProcess, process_group
 
 
 class UnsafeSandbox:
@@ -52,6 +52,22 @@ class UnsafeSandbox:
         stdin: bytes | None = None,
     ) -> ExecResult:
         """Run argv on the host with sandbox paths translated to host paths."""
+        return self.start(
+            argv, limits=limits, env=env, cwd=cwd, network=network, mounts=mounts, stdin=stdin
+        ).wait()
+
+    def start(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str] | None = None,
+        cwd: str = WORKSPACE,
+        network: bool = False,
+        mounts: tuple[Mount, ...] = (),
+        stdin: bytes | None = None,
+    ) -> SandboxProcess:
+        """Start argv on the host (sandbox paths translated); its process group is the command."""
         table = [(m.target, str(m.source)) for m in mounts if m.target != str(m.source)]
         table.append((WORKSPACE, str(self.workspace)))
 
@@ -70,4 +86,5 @@ class UnsafeSandbox:
             env={k: host(v) for k, v in full_env.items()},
             cwd=host(cwd),
         )
-        return execution.wait()
+        group = execution.proc.pid  # start_new_session: the leader's pid is the group id
+        return SandboxProcess(execution, pids=lambda: process_group(group))
