@@ -1,0 +1,1 @@
+"""Fernbrook orders service."""
