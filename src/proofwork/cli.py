@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from proofwork import __version__, engine, runtime
+from proofwork.challenges import Catalogue, Pack, PackError, discover
+from proofwork.challenges.kit import KitError, build_kit
+from proofwork.challenges.verify import Verdict, levels, verify
 from proofwork.config import ConfigError, Settings, load_settings
 from proofwork.evidence import Report
 from proofwork.progress import LiveProgress
@@ -87,8 +91,6 @@ def grade(
             "[bold yellow]WARNING:[/] --unsafe-no-sandbox runs the submission's code on this "
             "host with no isolation. Use it only on code you trust."
         )
-    if challenge is not None:
-        fail(f"unknown challenge {challenge!r}: no challenge packs are installed yet")
     if not submission.exists():
         fail(f"{submission} does not exist")
     request = engine.GradeRequest(
@@ -123,6 +125,107 @@ def _write_reports(report: Report, json_path: Path, html_path: Path) -> None:
     write_html(report, html_path)
     render_summary(report, console)
     console.print(f"\nJSON report: [bold]{json_path}[/]\nHTML report: [bold]{html_path}[/]")
+
+
+challenge_app = typer.Typer(no_args_is_help=True, help="Challenge packs: list, show, kit, verify.")
+app.add_typer(challenge_app, name="challenge")
+
+
+def catalogue_or_fail() -> Catalogue:
+    """The packs on this machine (built-in and PROOFWORK_CHALLENGES_PATH)."""
+    return discover(settings_or_fail().challenges_path)
+
+
+def pack_or_fail(challenge_id: str) -> Pack:
+    """The pack with this id, or a one-line reason."""
+    try:
+        return catalogue_or_fail().get(challenge_id)
+    except PackError as exc:
+        fail(str(exc))
+        raise
+
+
+@challenge_app.command("list")
+def challenge_list() -> None:
+    """List the challenge packs this machine has (and any that failed to load)."""
+    catalogue = catalogue_or_fail()
+    table = Table("ID", "Version", "Title", "Time box", "Source")
+    for pack in sorted(catalogue.packs.values(), key=lambda p: p.id):
+        source = "built-in" if pack.builtin else str(pack.root)
+        minutes = pack.spec.time_box_minutes
+        table.add_row(pack.id, pack.spec.version, pack.spec.title, f"{minutes} min", source)
+    console.print(table)
+    for path, reason in catalogue.broken.items():
+        errors.print(f"[yellow]not loaded:[/] {path}: {reason}", highlight=False, soft_wrap=True)
+
+
+@challenge_app.command("show")
+def challenge_show(challenge_id: Annotated[str, typer.Argument(help="The pack's id.")]) -> None:
+    """Show a pack: what it asks, how long, and the levels of each signal."""
+    pack = pack_or_fail(challenge_id)
+    spec = pack.spec
+    console.print(f"[bold]{spec.title}[/] ({pack.id} {spec.version}, {spec.time_box_minutes} min)")
+    console.print(spec.summary.strip(), highlight=False)
+    console.print(f"\nFolder: {pack.root}\n")
+    for name, signal in spec.signals.items():
+        table = Table(
+            "Level", "Label", "Needs", title=f"{signal.title} ({name})", title_justify="left"
+        )
+        for level in signal.levels:
+            needs = ", ".join(str(c) for c in level.require) or "—"
+            table.add_row(str(level.level), level.label, needs)
+        console.print(table)
+    for name, rubric in pack.rubric.items():
+        console.print(f"[bold]{rubric.title}[/] ({name}): reviewed by people — {rubric.question}")
+
+
+@challenge_app.command("kit")
+def challenge_kit(
+    challenge_id: Annotated[str, typer.Argument(help="The pack's id.")],
+    out: Annotated[Path, typer.Option("--out", help="New (or empty) folder for the kit.")],
+) -> None:
+    """Write what a candidate receives: brief, contract, starter repo, self-check."""
+    pack = pack_or_fail(challenge_id)
+    try:
+        written = build_kit(pack, out)
+    except KitError as exc:
+        fail(str(exc))
+    console.print(f"Kit for [bold]{pack.spec.title}[/] written to {out}:")
+    for path in written:
+        console.print(f"  {path}")
+
+
+@challenge_app.command("verify")
+def challenge_verify(challenge_id: Annotated[str, typer.Argument(help="The pack's id.")]) -> None:
+    """Grade the pack's starter and reference; fail loudly if it cannot tell them apart."""
+    pack = pack_or_fail(challenge_id)
+    settings = settings_or_fail()
+    with LiveProgress(console) as progress:
+        try:
+            verdict = verify(pack, settings, progress.on_event)
+        except (engine.GradeError, SandboxError) as exc:
+            fail(str(exc))
+    _show_verdict(verdict)
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+def _show_verdict(verdict: Verdict) -> None:
+    table = Table("Signal", "Reference", "Starter", title=f"{verdict.pack.id}: signal levels")
+    reference, starter = levels(verdict.reference), levels(verdict.starter)
+    for name in verdict.pack.spec.signals:
+        table.add_row(name, str(reference.get(name)), str(starter.get(name)))
+    console.print(table)
+    for side, report in (("reference", verdict.reference), ("starter", verdict.starter)):
+        m = report.metrics
+        console.print(
+            f"{side}: acceptance {m.get('acceptance.passed')}/{m.get('acceptance.total')} passed, "
+            f"tests {m.get('tests.passed', 0)} passed / {m.get('tests.failed', 0)} failed"
+        )
+    if verdict.ok:
+        console.print("[bold green]verify passed:[/] the pack tells the reference from the starter")
+    for problem in verdict.problems:
+        errors.print(f"[bold red]verify failed:[/] {problem}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         Path("/usr/bin/python3.11"),
         description="Interpreter for submission code (must live in a world-readable place).",
     )
+    challenges_path: str = Field(
+        "", description="Extra folders of challenge packs, separated like PATH."
+    )
     index_url: str | None = Field(None, description="Package index for the install phase.")
     install: bool = Field(True, description="Install a generic submission's declared dependencies.")
     budget_s: float = Field(600.0, gt=0, description="Default total time budget of one run.")

@@ -102,6 +102,27 @@ def plan(workspace: Path) -> InstallRequest:
     )
 
 
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def declared_names(workspace: Path) -> list[str]:
+    """Distribution names the submission declares (pyproject and requirement files)."""
+    names: list[str] = []
+    pyproject = _pyproject(_read_declaration(workspace / "pyproject.toml"))
+    project = pyproject.get("project", {})
+    lines = list(project.get("dependencies", [])) if isinstance(project, dict) else []
+    for name in requirement_files_in(workspace):
+        raw = _read_declaration(workspace / name)
+        if raw is not None:
+            lines += raw.decode("utf-8", errors="replace").splitlines()
+    for line in lines:
+        text = str(line).split("#", 1)[0].strip()
+        match = REQUIREMENT_NAME.match(text) if not text.startswith("-") else None
+        if match:
+            names.append(match.group(1))
+    return sorted(set(names))
+
+
 def requirement_files_in(workspace: Path) -> tuple[str, ...]:
     """Requirement files at the top or in requirements/, sorted so the plan is stable."""
     candidates = [p.name for p in workspace.glob("*.*")]

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proofwork import __version__, dependencies, intake, runtime
+from proofwork import __version__, dependencies, intake, runtime, signals
+from proofwork.challenges import Pack, PackError, discover
 from proofwork.config import Settings
-from proofwork.evidence import Evidence, Report, Status, SubmissionInfo
+from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.probes import default_registry
 from proofwork.probes.base import Budget, Probe, ProbeContext
 from proofwork.sandbox import Limits, Sandbox, open_sandbox
+from proofwork.sandbox.process import read_capped
 from proofwork.snippets import attach_snippets
 
 
@@ -52,7 +54,9 @@ def grade(request: GradeRequest) -> Report:
     """Ingest the submission, run the staged probes within the budget, return the Report."""
     settings, notify = request.settings, request.listener
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    budget = Budget(request.budget_s or settings.budget_s)
+    pack = _pack(request)
+    default_budget = pack.spec.budget.total_s if pack else settings.budget_s
+    budget = Budget(request.budget_s or default_budget)
     probes = default_registry().create(request.probes)
     run_dir = _new_run_dir(settings)
     try:
@@ -64,21 +68,51 @@ def grade(request: GradeRequest) -> Report:
             run_dir / "sandbox",
             uid_base=settings.sandbox_uid,
         ) as sandbox:
-            evidence = _run(sandbox, run_dir, submission.sha256, probes, budget, request)
+            run = Run(sandbox, run_dir, submission.sha256, budget, request, pack)
+            evidence = run.probes(probes)
             sandbox_info = sandbox.describe()
+            review = review_material(run_dir / "workspace", pack)
     finally:
         if not request.keep_workspace:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return Report(
+    report = Report(
         submission=submission,
         evidence=evidence,
-        challenge=request.challenge,
+        challenge=pack.id if pack else None,
         sandbox=sandbox_info,
         environment={"runtime_python": str(settings.runtime_python), "run_dir": str(run_dir)},
+        review=review,
         started_at=started_at,
         duration_s=time.monotonic() - budget.started,
         version=__version__,
     )
+    if pack is not None:
+        report.signals = [s.to_json() for s in signals.score(pack, report.metrics, list(review))]
+    return report
+
+
+def _pack(request: GradeRequest) -> Pack | None:
+    if request.challenge is None:
+        return None
+    try:
+        return discover(request.settings.challenges_path).get(request.challenge)
+    except PackError as exc:
+        raise GradeError(str(exc)) from exc
+
+
+REVIEW_FILES = ("DECISIONS.md", "README.md")
+REVIEW_LIMIT = 64 * 1024
+
+
+def review_material(workspace: Path, pack: Pack | None) -> dict[str, str]:
+    """What reviewers read (a pack's rubric material, else DECISIONS.md and README.md)."""
+    wanted = {m for r in pack.rubric.values() for m in r.material} if pack else set(REVIEW_FILES)
+    material = {}
+    for name in sorted(wanted):
+        raw = read_capped(workspace / name, REVIEW_LIMIT)
+        if raw is not None and "/" not in name:
+            material[name] = raw.decode("utf-8", errors="replace")
+    return material
 
 
 def _new_run_dir(settings: Settings) -> Path:
@@ -104,43 +138,110 @@ def _ingest(source: Path, workspace: Path, settings: Settings) -> SubmissionInfo
         raise GradeError(str(exc)) from exc
 
 
-def _run(
-    sandbox: Sandbox,
-    run_dir: Path,
-    sha: str,
-    probes: list[Probe],
-    budget: Budget,
-    request: GradeRequest,
-) -> list[Evidence]:
-    settings, notify = request.settings, request.listener
-    workspace = run_dir / "workspace"
-    notify(Event("phase", "runtime"))
-    try:
-        env = runtime.environment(
-            settings, workspace, log=lambda m: notify(Event("log", "runtime", message=m))
+@dataclass
+class Run:
+    """One run's state while its probes execute."""
+
+    sandbox: Sandbox
+    run_dir: Path
+    sha: str
+    budget: Budget
+    request: GradeRequest
+    pack: Pack | None
+
+    @property
+    def workspace(self) -> Path:
+        return self.run_dir / "workspace"
+
+    def notify(self, event: Event) -> None:
+        """Pass progress on to the request's listener."""
+        self.request.listener(event)
+
+    def environment(self, layer: Path | None = None) -> runtime.Environment:
+        """The runtime for this run (a pack's fixed runtime for challenges)."""
+        extra = self.pack.spec.runtime.dependencies if self.pack else ()
+        try:
+            return runtime.environment(
+                self.request.settings,
+                self.workspace,
+                layer,
+                log=lambda m: self.notify(Event("log", "runtime", message=m)),
+                extra=extra,
+            )
+        except runtime.RuntimeBuildError as exc:
+            raise GradeError(str(exc)) from exc
+
+    def probes(self, probes: list[Probe]) -> list[Evidence]:
+        """Prepare dependencies, run every probe in stage order, attach snippets."""
+        self.notify(Event("phase", "runtime"))
+        env = self.environment()
+        results: list[Evidence] = []
+        prepared = self._dependencies(env)
+        if prepared is not None:
+            layer, evidence = prepared
+            results.append(evidence)
+            if layer is not None:
+                env = self.environment(layer)
+        previous: dict[str, Evidence] = {}
+        for probe in probes:
+            outdir = self.run_dir / "out" / probe.name
+            outdir.mkdir(parents=True)
+            ctx = ProbeContext(
+                self.workspace,
+                self.sandbox,
+                env,
+                self.request.settings,
+                self.budget,
+                outdir,
+                challenge=self.pack,
+                previous=previous,
+            )
+            self.notify(Event("probe-start", probe.name))
+            evidence = run_probe(probe, ctx)
+            previous[probe.name] = evidence
+            results.append(evidence)
+            self.notify(Event("probe-end", probe.name, evidence))
+        attach_snippets(results, self.workspace)
+        return results
+
+    def _dependencies(self, env: runtime.Environment) -> tuple[Path | None, Evidence] | None:
+        # A challenge runs on the pack's fixed runtime: declaring more is a finding, not an
+        # install. A generic run installs what the project declares, when installs are on.
+        if self.pack is not None:
+            self.notify(Event("probe-start", "install"))
+            evidence = dependency_policy(self.workspace, Path(env.python).parent.parent, self.pack)
+            self.notify(Event("probe-end", "install", evidence))
+            return None, evidence
+        if not self.request.settings.install:
+            return None
+        self.notify(Event("probe-start", "install"))
+        layer, evidence = _install(
+            self.sandbox, env, self.request.settings, self.workspace, self.sha, self.budget
         )
-    except runtime.RuntimeBuildError as exc:
-        raise GradeError(str(exc)) from exc
-    results: list[Evidence] = []
-    if request.challenge is None and settings.install:
-        notify(Event("probe-start", "install"))
-        layer, installed = _install(sandbox, env, settings, workspace, sha, budget)
-        results.append(installed)
-        notify(Event("probe-end", "install", installed))
-        if layer is not None:
-            env = runtime.environment(settings, workspace, layer)
-    previous: dict[str, Evidence] = {}
-    for probe in probes:
-        outdir = run_dir / "out" / probe.name
-        outdir.mkdir(parents=True)
-        ctx = ProbeContext(workspace, sandbox, env, settings, budget, outdir, previous=previous)
-        notify(Event("probe-start", probe.name))
-        evidence = run_probe(probe, ctx)
-        previous[probe.name] = evidence
-        results.append(evidence)
-        notify(Event("probe-end", probe.name, evidence))
-    attach_snippets(results, workspace)
-    return results
+        self.notify(Event("probe-end", "install", evidence))
+        return layer, evidence
+
+
+def dependency_policy(workspace: Path, runtime_venv: Path, pack: Pack) -> Evidence:
+    """Findings for declared dependencies that the pack's runtime does not provide."""
+    evidence = Evidence("install")
+    available = runtime.installed(runtime_venv)
+    declared = dependencies.declared_names(workspace)
+    outside = [n for n in declared if runtime.normalise(n) not in available]
+    evidence.metrics["install.requested"] = len(declared)
+    evidence.metrics["install.not_allowed"] = len(outside)
+    allowed = ", ".join(pack.spec.runtime.dependencies) or "the standard library only"
+    for name in outside:
+        evidence.findings.append(
+            Finding(
+                "install.not_allowed",
+                Severity.MEDIUM,
+                f"Declares `{name}`, which this challenge's runtime does not provide "
+                f"(allowed: {allowed}); code importing it will fail here.",
+                probe="install",
+            )
+        )
+    return evidence
 
 
 def _install(

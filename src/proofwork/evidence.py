@@ -116,6 +116,8 @@ class Report:
     sandbox: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     signals: list[dict[str, Any]] = field(default_factory=list)
+    # What reviewers read for the human-scored signals (DECISIONS.md, README.md), bounded.
+    review: dict[str, str] = field(default_factory=dict)
     started_at: str = ""
     duration_s: float = 0.0
     version: str = ""
@@ -152,4 +154,5 @@ class Report:
             "metrics": self.metrics,
             "findings": [f.to_json() for f in self.findings],
             "signals": self.signals,
+            "review": self.review,
         }

@@ -17,6 +17,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -179,9 +180,11 @@ def environment(
     workspace: Path,
     layer: Path | None = None,
     log: Callable[[str], None] = lambda _: None,
+    extra: tuple[str, ...] = (),
 ) -> Environment:
-    """The Environment for one workspace: base runtime, tools, optional dependency layer."""
-    base = ensure_runtime(settings, "base", log=log)
+    """The Environment for one workspace: base runtime (plus a pack's `extra` requirements),
+    tools, and an optional dependency layer."""
+    base = ensure_runtime(settings, "base", extra, log=log)
     tools = ensure_runtime(settings, "tools", log=log)
     mounts = [Mount(base, str(base))]
     if layer is not None:
@@ -193,6 +196,19 @@ def environment(
         tool_mounts=(Mount(tools, str(tools)),),
         source_roots=source_roots(workspace),
     )
+
+
+def installed(venv: Path) -> set[str]:
+    """Normalised names of the distributions installed in a runtime venv."""
+    names = set()
+    for dist_info in venv.glob("lib/python3*/site-packages/*.dist-info"):
+        names.add(normalise(dist_info.name.rsplit("-", 1)[0]))
+    return names
+
+
+def normalise(name: str) -> str:
+    """PEP 503 name normalisation (`Typing_Extensions` -> `typing-extensions`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def source_roots(workspace: Path) -> tuple[str, ...]:

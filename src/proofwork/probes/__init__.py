@@ -23,8 +23,19 @@ def _tests() -> Probe:
     return TestsProbe()
 
 
+def _acceptance() -> Probe:
+    from proofwork.probes.acceptance import AcceptanceProbe
+
+    return AcceptanceProbe()
+
+
 # Built-ins go through the same `register` call that third-party plugins use.
-BUILTIN = {"static": _static, "security": _security, "tests": _tests}
+BUILTIN = {
+    "static": _static,
+    "security": _security,
+    "tests": _tests,
+    "acceptance": _acceptance,
+}
 
 
 def default_registry(*, plugins: bool = True) -> Registry:

@@ -113,16 +113,20 @@ class BwrapSandbox:
 
     name = "bwrap"
 
-    def __init__(self, workspace: Path, state_dir: Path, *, uid_base: int = 61000) -> None:
+    def __init__(
+        self, workspace: Path, state_dir: Path, *, uid_base: int = 61000, uid: int | None = None
+    ) -> None:
+        """A sandbox over `workspace`; pass `uid` to join one another sandbox already leased."""
         self.bwrap = require_bwrap()
         self.workspace = workspace
         self.state_dir = state_dir
         self.root = os.geteuid() == 0
         self.cgroups = cgroups.detect()
-        self._lease = UidLease(UID_LOCKS, uid_base) if self.root else None
-        self.uid = self._lease.uid if self._lease else os.getuid()
+        joining = uid is not None
+        self._lease = UidLease(UID_LOCKS, uid_base) if self.root and not joining else None
+        self.uid = uid if uid is not None else (self._lease.uid if self._lease else os.getuid())
         self._etc = self._write_etc()
-        if self.root:
+        if self.root and not joining:
             self.give(workspace)
 
     def __enter__(self) -> BwrapSandbox:

@@ -1,0 +1,87 @@
+"""What a candidate receives for a challenge: the brief, the contract, the starter repository
+(a git repo with one initial commit) and a self-check they can run on their own machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from proofwork.challenges.pack import Pack
+
+KIT_FILES = ("brief.md", "openapi.yaml")
+SELF_CHECK = "selfcheck.py"  # optional in a pack; stdlib-only, runs in the candidate's repo
+# A fixed identity and date: the same pack version always gives the same starter commit.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Proofwork",
+    "GIT_AUTHOR_EMAIL": "kit@proofwork.invalid",
+    "GIT_COMMITTER_NAME": "Proofwork",
+    "GIT_COMMITTER_EMAIL": "kit@proofwork.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+}
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
+
+
+class KitError(Exception):
+    """The kit could not be written (the target is not empty, git failed …)."""
+
+
+def build_kit(pack: Pack, out: Path) -> list[Path]:
+    """Write the candidate's kit into `out` (new or empty); return what was written."""
+    if out.exists() and any(out.iterdir()):
+        raise KitError(f"{out} is not empty: choose a new folder for the kit")
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_copy(pack.path(name), out / name) for name in KIT_FILES]
+    starter = out / "starter"
+    shutil.copytree(pack.path("starter"), starter, ignore=IGNORED)
+    for name in (*KIT_FILES, SELF_CHECK):
+        if pack.path(name).is_file():
+            shutil.copy2(pack.path(name), starter / name)
+    _initial_commit(starter, f"{pack.spec.title} ({pack.id} {pack.spec.version}): starter")
+    written.append(starter)
+    (out / "README.md").write_text(_readme(pack))
+    written.append(out / "README.md")
+    return written
+
+
+def _copy(source: Path, target: Path) -> Path:
+    shutil.copy2(source, target)
+    return target
+
+
+def _initial_commit(repo: Path, message: str) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(repo), **GIT_ENV}
+    steps = [
+        ["git", "init", "--quiet", "--initial-branch=main"],
+        ["git", "add", "--all"],
+        ["git", "-c", "commit.gpgsign=false", "commit", "--quiet", "--message", message],
+    ]
+    for argv in steps:
+        done = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise KitError(f"{' '.join(argv[:2])} failed in {repo}: {done.stderr.strip()}")
+
+
+def _readme(pack: Pack) -> str:
+    hours = pack.spec.time_box_minutes / 60
+    self_check = (
+        "3. Check your work as often as you like: `python selfcheck.py` (in `starter/`) starts\n"
+        "   your service the way the grader does and runs a few public checks and your tests.\n"
+        if pack.path(SELF_CHECK).is_file()
+        else ""
+    )
+    return f"""# {pack.spec.title}
+
+Time box: about {hours:g} hours.
+
+1. Read `brief.md`: it is what the business needs, and the rules your service must follow.
+   `openapi.yaml` is the contract clients are built against.
+2. Work in `starter/`: it is a git repository with one initial commit. Commit as you go; the
+   history is part of what we read.
+{self_check}
+When you are done, send the `starter/` folder (or `git bundle create work.bundle --all`).
+We grade it by running it: hidden acceptance checks, your own tests, behaviour under load and
+when the payment provider misbehaves, and a review of `DECISIONS.md`.
+"""

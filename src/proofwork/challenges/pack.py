@@ -1,0 +1,229 @@
+"""Challenge packs: a folder of data (challenge.toml, brief, starter, reference, checks …).
+
+A pack is loaded and validated as a whole; a missing file, an unknown signal or a bad
+threshold fails with a message naming the pack folder, the file and the place in it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REQUIRED_FILES = (
+    "challenge.toml",
+    "brief.md",
+    "openapi.yaml",
+    "load.toml",
+    "faults.toml",
+    "rubric.toml",
+)
+REQUIRED_DIRS = ("starter", "reference", "checks")
+
+MACHINE_SIGNALS = ("production_readiness", "testing_discipline", "maintainability", "operability")
+HUMAN_SIGNALS = ("business_understanding", "tradeoff_reasoning")
+SIGNALS = MACHINE_SIGNALS + HUMAN_SIGNALS
+
+# `metric op value`: the whole grammar of a threshold; nothing is ever evaluated as code.
+CONDITION = re.compile(
+    r"^\s*(?P<metric>[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)\s*(?P<op>>=|<=|==|!=|>|<)\s*"
+    r"(?P<value>-?\d+(?:\.\d+)?|true|false)\s*$"
+)
+ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+
+
+class PackError(Exception):
+    """A pack could not be loaded; the message names the pack, the file and the place."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(Strict):
+    metric: str
+    op: str
+    value: float | bool
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        """Parse `metric op value`, e.g. `tests.coverage_percent >= 80`."""
+        match = CONDITION.match(text)
+        if match is None:
+            raise ValueError(
+                f"bad threshold {text!r}: write `metric op number`, e.g. "
+                "`tests.coverage_percent >= 80` (ops: >= <= > < == !=)"
+            )
+        raw = match["value"]
+        value: float | bool = raw == "true" if raw in ("true", "false") else float(raw)
+        return cls(metric=match["metric"], op=match["op"], value=value)
+
+    def __str__(self) -> str:
+        value = str(self.value).lower() if isinstance(self.value, bool) else f"{self.value:g}"
+        return f"{self.metric} {self.op} {value}"
+
+
+class Level(Strict):
+    level: Annotated[int, Field(ge=0, le=4)]
+    label: Annotated[str, Field(min_length=1)]
+    description: Annotated[str, Field(min_length=1)]
+    require: tuple[Condition, ...] = ()
+
+    @field_validator("require", mode="before")
+    @classmethod
+    def _parse_conditions(cls, value: object) -> object:
+        if isinstance(value, list):
+            return tuple(Condition.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+
+class SignalSpec(Strict):
+    title: Annotated[str, Field(min_length=1)]
+    levels: tuple[Level, ...]
+
+    @model_validator(mode="after")
+    def _levels_zero_to_four(self) -> SignalSpec:
+        numbers = [lv.level for lv in self.levels]
+        if numbers != [0, 1, 2, 3, 4]:
+            raise ValueError(f"levels must be 0, 1, 2, 3, 4 in order (got {numbers})")
+        if self.levels[0].require:
+            raise ValueError("level 0 is where a submission starts: it takes no `require`")
+        return self
+
+
+class RubricSignal(Strict):
+    title: Annotated[str, Field(min_length=1)]
+    question: Annotated[str, Field(min_length=1)]
+    material: tuple[str, ...] = ()
+    levels: tuple[Level, ...]
+
+    @model_validator(mode="after")
+    def _levels_zero_to_four(self) -> RubricSignal:
+        numbers = [lv.level for lv in self.levels]
+        if numbers != [0, 1, 2, 3, 4]:
+            raise ValueError(f"levels must be 0, 1, 2, 3, 4 in order (got {numbers})")
+        return self
+
+
+class Service(Strict):
+    contract: str = "openapi.yaml"
+    health_path: str = "/healthz"
+    startup_timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    shutdown_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+class Runtime(Strict):
+    dependencies: tuple[str, ...] = ()
+
+
+class Budget(Strict):
+    total_s: Annotated[float, Field(gt=0)] = 600.0
+    acceptance_s: Annotated[float, Field(gt=0)] = 240.0
+
+
+class Verify(Strict):
+    starter_must_fail: tuple[str, ...] = ()
+    reference_min_level: Annotated[int, Field(ge=0, le=4)] = 3
+    starter_max_level: dict[str, Annotated[int, Field(ge=0, le=4)]] = Field(default_factory=dict)
+
+
+class ChallengeFile(Strict):
+    id: str
+    version: str
+    title: Annotated[str, Field(min_length=1)]
+    summary: str = ""
+    time_box_minutes: Annotated[int, Field(gt=0, le=24 * 60)]
+    kind: Literal["service"] = "service"
+    service: Service = Field(default_factory=Service)
+    runtime: Runtime = Field(default_factory=Runtime)
+    budget: Budget = Field(default_factory=Budget)
+    verify: Verify = Field(default_factory=Verify)
+    signals: dict[str, SignalSpec]
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not ID.match(value):
+            raise ValueError("id must be lower-case letters, digits and dashes (2-64)")
+        return value
+
+    @field_validator("signals")
+    @classmethod
+    def _machine_signals_only(cls, value: dict[str, SignalSpec]) -> dict[str, SignalSpec]:
+        unknown = sorted(set(value) - set(MACHINE_SIGNALS))
+        if unknown:
+            raise ValueError(
+                f"unknown machine-scored signal(s) {unknown}: use {', '.join(MACHINE_SIGNALS)} "
+                f"(human-scored ones, {', '.join(HUMAN_SIGNALS)}, live in rubric.toml)"
+            )
+        return value
+
+
+class Pack(BaseModel):
+    """A loaded, validated challenge pack."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    spec: ChallengeFile
+    rubric: dict[str, RubricSignal]
+    builtin: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def path(self, name: str) -> Path:
+        """A file or folder of the pack."""
+        return self.root / name
+
+    @property
+    def brief(self) -> str:
+        return self.path("brief.md").read_text()
+
+
+def load_pack(root: Path, *, builtin: bool = False) -> Pack:
+    """Load and validate the pack in `root`, or raise PackError saying what and where."""
+    if not root.is_dir():
+        raise PackError(f"{root}: not a folder")
+    missing = [n for n in REQUIRED_FILES if not (root / n).is_file()]
+    missing += [f"{n}/" for n in REQUIRED_DIRS if not (root / n).is_dir()]
+    if missing:
+        raise PackError(f"{root}: missing {', '.join(missing)}")
+    spec = _model(root / "challenge.toml", ChallengeFile, _toml(root / "challenge.toml"))
+    rubric_data = _toml(root / "rubric.toml")
+    rubric = {
+        name: _model(root / "rubric.toml", RubricSignal, data, prefix=name)
+        for name, data in rubric_data.items()
+    }
+    unknown = sorted(set(rubric) - set(HUMAN_SIGNALS))
+    if unknown:
+        raise PackError(f"{root / 'rubric.toml'}: unknown human-scored signal(s) {unknown}")
+    if not (root / "starter" / "proofwork.toml").is_file():
+        raise PackError(f"{root}: starter/proofwork.toml missing (how to start the service)")
+    if not any((root / "checks").glob("*.py")):
+        raise PackError(f"{root / 'checks'}: no checks (*.py)")
+    return Pack(root=root, spec=spec, rubric=rubric, builtin=builtin)
+
+
+def _toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"{path}: not valid TOML: {exc}") from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _model(path: Path, model: type[M], data: object, prefix: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(first["loc"]))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise PackError(f"{path}: {where or 'top level'}: {first['msg']}{more}") from exc

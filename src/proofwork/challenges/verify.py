@@ -1,0 +1,82 @@
+"""`challenge verify`: grade a pack's starter and reference; the pack is fit for use only if
+the reference passes everything and reaches the promised levels while the starter fails the
+checks aimed at its planted failures and stays low."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from proofwork.challenges.pack import Pack
+from proofwork.config import Settings
+from proofwork.engine import GradeRequest, Listener, grade
+from proofwork.evidence import Report
+
+
+@dataclass
+class Verdict:
+    pack: Pack
+    reference: Report
+    starter: Report
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def levels(report: Report) -> dict[str, int | None]:
+    """Machine-scored signal levels by name."""
+    return {s["name"]: s.get("level") for s in report.signals if s.get("status") == "scored"}
+
+
+def failed_checks(report: Report) -> set[str]:
+    """Ids of the acceptance checks that failed."""
+    prefix = "acceptance."
+    return {f.rule[len(prefix) :] for f in report.findings if f.rule.startswith(prefix)}
+
+
+def judge_reference(pack: Pack, report: Report) -> list[str]:
+    """What keeps the reference from being a fit reference."""
+    problems = []
+    metrics = report.metrics
+    if not metrics.get("service.started"):
+        problems.append("reference: the service did not start")
+    failing = sorted(failed_checks(report) - {"no_service"})
+    if failing:
+        problems.append(f"reference fails acceptance checks: {', '.join(failing)}")
+    if metrics.get("tests.failed") or metrics.get("tests.errors"):
+        problems.append("reference: its own test suite does not pass")
+    wanted = pack.spec.verify.reference_min_level
+    for name in pack.spec.signals:
+        level = levels(report).get(name)
+        if level is None or level < wanted:
+            problems.append(f"reference: {name} is at level {level}, needs at least {wanted}")
+    return problems
+
+
+def judge_starter(pack: Pack, report: Report) -> list[str]:
+    """What keeps the starter from showing the planted failures."""
+    problems = []
+    failing = failed_checks(report)
+    passed = [c for c in pack.spec.verify.starter_must_fail if c not in failing]
+    if passed:
+        problems.append(f"starter passes checks aimed at planted failures: {', '.join(passed)}")
+    for name, ceiling in pack.spec.verify.starter_max_level.items():
+        level = levels(report).get(name)
+        if level is None or level > ceiling:
+            problems.append(f"starter: {name} is at level {level}, must stay at or below {ceiling}")
+    return problems
+
+
+def verify(pack: Pack, settings: Settings, listener: Listener | None = None) -> Verdict:
+    """Grade the reference and the starter of `pack` and judge both."""
+    reports = {}
+    for side in ("reference", "starter"):
+        request = GradeRequest(source=pack.path(side), settings=settings, challenge=pack.id)
+        if listener is not None:
+            request.listener = listener
+        reports[side] = grade(request)
+    verdict = Verdict(pack, reports["reference"], reports["starter"])
+    verdict.problems += judge_reference(pack, verdict.reference)
+    verdict.problems += judge_starter(pack, verdict.starter)
+    return verdict
