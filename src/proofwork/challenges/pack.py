@@ -75,7 +75,7 @@ class Level(Strict):
     @field_validator("require", mode="before")
     @classmethod
     def _parse_conditions(cls, value: object) -> object:
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
             return tuple(Condition.parse(v) if isinstance(v, str) else v for v in value)
         return value
 
@@ -150,10 +150,11 @@ class ChallengeFile(Strict):
             raise ValueError("id must be lower-case letters, digits and dashes (2-64)")
         return value
 
-    @field_validator("signals")
+    # "before": an unknown signal name is the more useful message than its missing fields.
+    @field_validator("signals", mode="before")
     @classmethod
-    def _machine_signals_only(cls, value: dict[str, SignalSpec]) -> dict[str, SignalSpec]:
-        unknown = sorted(set(value) - set(MACHINE_SIGNALS))
+    def _machine_signals_only(cls, value: object) -> object:
+        unknown = sorted(set(value) - set(MACHINE_SIGNALS)) if isinstance(value, dict) else []
         if unknown:
             raise ValueError(
                 f"unknown machine-scored signal(s) {unknown}: use {', '.join(MACHINE_SIGNALS)} "
