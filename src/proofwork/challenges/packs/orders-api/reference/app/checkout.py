@@ -52,7 +52,7 @@ class Checkout:
 
     def retry_delay_s(self, attempts: int) -> float:
         """How long to wait before the next background attempt after `attempts` failed ones."""
-        return min(self.settings.retry_base_s * 2 ** max(attempts - 1, 0), self.settings.retry_max_s)
+        return min(self.settings.retry_base_s * 2.0 ** max(attempts - 1, 0), self.settings.retry_max_s)
 
     def _pay(self, order: Order) -> Order:
         result = self.payments.charge(order.id, order.total, budget_s=self.settings.payment_budget_s)

@@ -115,5 +115,5 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: about 0.1 s, 0.2 s, 0.4 s …"""
-    return random.uniform(0.5, 1.0) * 0.1 * 2 ** (attempt - 1)  # noqa: S311 - jitter, not security
+    """Exponential backoff with jitter: about 0.1 s, 0.2 s, 0.4 s …"""
+    return random.uniform(0.5, 1.0) * 0.1 * 2.0 ** (attempt - 1)  # noqa: S311 - jitter, not security
