@@ -1,0 +1,261 @@
+"""Acceptance checks: how a pack declares them, loads them, and how the harness runs them.
+
+A pack's `checks/` folder holds plain modules of functions decorated with `@check(...)`. They are
+trusted code (they ship with Proofwork), imported by path as one package so they can share
+helpers through relative imports from `_`-prefixed modules, which are not scanned for checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import itertools
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from proofwork.harness.http import CheckFailed, Exchange, Http
+from proofwork.harness.provider import Provider
+
+__all__ = [
+    "Check",
+    "CheckContext",
+    "CheckFailed",
+    "CheckLoadError",
+    "CheckResult",
+    "ServiceControl",
+    "check",
+    "load_checks",
+    "run_check",
+    "run_checks",
+]
+
+
+class ServiceControl(Protocol):
+    """Lifecycle of the service under test; both calls return once /healthz answers 200."""
+
+    def restart(self) -> None:
+        """Stop the service gracefully (SIGTERM) and start it again on the same DATA_DIR."""
+        ...
+
+    def kill(self) -> None:
+        """SIGKILL the service and start it again on the same DATA_DIR."""
+        ...
+
+
+@dataclass
+class CheckContext:
+    """What a check gets: a recording client, the fake provider, and the service's lifecycle."""
+
+    http: Http
+    provider: Provider
+    service: ServiceControl
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
+    _counter: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def unique(self, prefix: str) -> str:
+        """A fresh id (`sku-3fa9c1-7`) so checks never collide; letters, digits and dashes."""
+        with self._lock:
+            number = next(self._counter)
+        return f"{prefix[:40]}-{self.token}-{number}"
+
+
+CheckFunction = Callable[[CheckContext], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One acceptance check: which rule of the brief it covers and how a hiring lead reads it."""
+
+    id: str
+    rule: str
+    title: str
+    order: int
+    function: CheckFunction
+    source: str = ""
+
+    def __call__(self, ctx: CheckContext) -> None:
+        """Run the check's body (raises CheckFailed or AssertionError when the rule is broken)."""
+        self.function(ctx)
+
+
+class CheckLoadError(Exception):
+    """A pack's checks could not be loaded (import error, duplicate ids)."""
+
+
+# Checks register here while `load_checks` imports a pack; None means "not loading".
+_collecting: list[Check] | None = None
+_LOAD_LOCK = threading.Lock()
+
+
+def check(*, id: str, rule: str, title: str, order: int = 500) -> Callable[[CheckFunction], Check]:
+    """Declare an acceptance check; lower `order` runs first (restart/kill checks go last)."""
+    if not (id and rule and title):
+        raise ValueError("a check needs an id, a rule and a title")
+
+    def register(function: CheckFunction) -> Check:
+        declared = Check(id, rule, title, order, function, getattr(function, "__module__", ""))
+        if _collecting is not None:
+            _collecting.append(declared)
+        return declared
+
+    return register
+
+
+def load_checks(folder: Path) -> list[Check]:
+    """Import every `checks/*.py` of a pack (not `_*.py`) and return its checks by (order, id)."""
+    global _collecting
+    folder = folder.resolve()
+    with _LOAD_LOCK:
+        package = _fresh_package(folder)
+        found: list[Check] = []
+        _collecting = found
+        try:
+            for path in sorted(folder.glob("*.py")):
+                if not path.name.startswith("_"):
+                    _import(f"{package}.{path.stem}", path)
+        finally:
+            _collecting = None
+    _refuse_duplicates(found)
+    return sorted(found, key=lambda c: (c.order, c.id))
+
+
+def _fresh_package(folder: Path) -> str:
+    # One synthetic package per folder; forget an earlier load so checks register again.
+    name = "_proofwork_checks_" + hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[loaded]
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    module = importlib.util.module_from_spec(spec)
+    module.__path__ = [str(folder)]
+    sys.modules[name] = module
+    return name
+
+
+def _import(module_name: str, path: Path) -> None:
+    try:
+        importlib.import_module(module_name)
+    except Exception as exc:
+        raise CheckLoadError(
+            f"cannot load checks from {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _refuse_duplicates(checks: list[Check]) -> None:
+    seen: dict[str, Check] = {}
+    for declared in checks:
+        if declared.id in seen:
+            first = seen[declared.id]
+            raise CheckLoadError(
+                f"check id {declared.id!r} is declared twice ({first.source} and {declared.source})"
+            )
+        seen[declared.id] = declared
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check, with the exchange that showed a failure."""
+
+    id: str
+    rule: str
+    title: str
+    status: str  # passed | failed | error
+    message: str
+    exchange: Exchange | None
+    duration_s: float
+
+    @property
+    def passed(self) -> bool:
+        """Whether the service met the rule."""
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict for the results file and the report."""
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "title": self.title,
+            "passed": self.passed,
+            "status": self.status,
+            "message": self.message,
+            "exchange": self.exchange.to_json() if self.exchange is not None else None,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def run_checks(
+    checks: Iterable[Check],
+    ctx: CheckContext,
+    *,
+    deadline_s_per_check: float = 30.0,
+    only: set[str] | None = None,
+) -> list[CheckResult]:
+    """Run checks one after another (in the order given); `only` restricts them by id."""
+    return [
+        run_check(declared, ctx, deadline_s=deadline_s_per_check)
+        for declared in checks
+        if only is None or declared.id in only
+    ]
+
+
+def run_check(declared: Check, ctx: CheckContext, *, deadline_s: float = 30.0) -> CheckResult:
+    """Run one check with a fresh "ok" provider; never raises, whatever the check does."""
+    ctx.provider.reset()  # one check's provider mode must never leak into the next
+    first_exchange = len(ctx.http.exchanges)
+    started = time.monotonic()
+    outcome = _call_with_deadline(declared, ctx, deadline_s)
+    duration = time.monotonic() - started
+    own = ctx.http.exchanges[first_exchange:]
+    status, message, exchange = _judge(outcome, deadline_s)
+    if exchange is None and status != "passed" and own:
+        exchange = own[-1]
+    return CheckResult(
+        declared.id, declared.rule, declared.title, status, message, exchange, duration
+    )
+
+
+class _TimedOut:
+    pass
+
+
+def _call_with_deadline(
+    declared: Check, ctx: CheckContext, deadline_s: float
+) -> BaseException | _TimedOut | None:
+    # A thread, because a check stuck on the service cannot be interrupted from outside;
+    # when it overruns it is abandoned (daemon) and the next provider reset lets it go.
+    raised: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            declared(ctx)
+        except BaseException as exc:  # noqa: BLE001 - any exception is an outcome to report
+            raised.append(exc)
+
+    worker = threading.Thread(target=body, name=f"check:{declared.id}", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    if worker.is_alive():
+        return _TimedOut()
+    return raised[0] if raised else None
+
+
+def _judge(
+    outcome: BaseException | _TimedOut | None, deadline_s: float
+) -> tuple[str, str, Exchange | None]:
+    if outcome is None:
+        return "passed", "", None
+    if isinstance(outcome, _TimedOut):
+        return "failed", f"the check did not finish within {deadline_s:g} s", None
+    if isinstance(outcome, CheckFailed):
+        return "failed", outcome.message, outcome.exchange
+    if isinstance(outcome, AssertionError):
+        return "failed", str(outcome) or "assertion failed", None
+    return "error", f"{type(outcome).__name__}: {outcome}", None
