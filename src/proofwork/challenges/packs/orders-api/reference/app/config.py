@@ -22,6 +22,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # NORMAL (WAL): commits survive a killed process; FULL also survives power loss, at an fsync per commit.
+    sqlite_synchronous: str = "NORMAL"
     # Time a request may spend charging before it answers 202 payment_pending.
     payment_budget_s: float = 3.0
     payment_attempt_timeout_s: float = 2.0
@@ -47,7 +49,8 @@ class Settings:
             payments_url=_required(env, "PAYMENTS_URL").rstrip("/"),
             host=env.get("HOST", "127.0.0.1"),
             port=_number(env, "PORT", 8000, int),
-            log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+            sqlite_synchronous=_choice(env, "SQLITE_SYNCHRONOUS", "NORMAL", {"NORMAL", "FULL"}),
             payment_budget_s=_number(env, "PAYMENT_BUDGET_S", 3.0, float),
             payment_attempt_timeout_s=_number(env, "PAYMENT_ATTEMPT_TIMEOUT_S", 2.0, float),
             payment_connect_timeout_s=_number(env, "PAYMENT_CONNECT_TIMEOUT_S", 0.5, float),
@@ -80,8 +83,8 @@ def _number(env: Mapping[str, str], name: str, default: Number, kind: type[Numbe
     return value
 
 
-def _log_level(raw: str) -> str:
-    level = raw.strip().upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {raw!r}")
-    return level
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) -> str:
+    value = env.get(name, default).strip().upper()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(allowed))}, got {env[name]!r}")
+    return value

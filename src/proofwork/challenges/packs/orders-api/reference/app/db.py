@@ -55,8 +55,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 class Database:
     """Hands out SQLite connections; one writer at a time inside this process."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._all: list[sqlite3.Connection] = []
@@ -125,7 +126,7 @@ class Database:
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
         with self._lock:
             self._all.append(conn)

@@ -22,7 +22,7 @@ def create_app(
     settings: Settings, *, payments_transport: httpx.BaseTransport | None = None, run_worker: bool = True
 ) -> FastAPI:
     """Build the service; storage opens and the worker starts when the app starts."""
-    db = Database(settings.database_path)
+    db = Database(settings.database_path, synchronous=settings.sqlite_synchronous)
     payments = Paystream(
         settings.payments_url,
         attempt_timeout_s=settings.payment_attempt_timeout_s,

@@ -18,11 +18,14 @@ def test_defaults_need_only_data_dir_and_payments_url() -> None:
 
 def test_values_come_from_the_environment() -> None:
     settings = Settings.from_env(
-        BASE | {"PORT": "9000", "LOG_LEVEL": "debug", "PAYMENT_BUDGET_S": "1.5", "PAYMENT_MAX_ATTEMPTS": " "}
+        BASE
+        | {"PORT": "9000", "LOG_LEVEL": "debug", "PAYMENT_BUDGET_S": "1.5", "PAYMENT_MAX_ATTEMPTS": " "}
+        | {"SQLITE_SYNCHRONOUS": "full"}
     )
 
     assert (settings.port, settings.log_level, settings.payment_budget_s) == (9000, "DEBUG", 1.5)
     assert settings.payment_max_attempts == 3
+    assert settings.sqlite_synchronous == "FULL"
 
 
 @pytest.mark.parametrize(
@@ -32,7 +35,8 @@ def test_values_come_from_the_environment() -> None:
         ({"DATA_DIR": "/d", "PAYMENTS_URL": " "}, "PAYMENTS_URL must be set"),
         (BASE | {"PORT": "eighty"}, "PORT must be a int"),
         (BASE | {"PAYMENT_BUDGET_S": "0"}, "must be positive"),
-        (BASE | {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
+        (BASE | {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, ERROR, INFO, WARNING"),
+        (BASE | {"SQLITE_SYNCHRONOUS": "OFF"}, "SQLITE_SYNCHRONOUS must be one of FULL, NORMAL"),
     ],
 )
 def test_a_bad_environment_fails_at_start(env: dict[str, str], message: str) -> None:
