@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, s
 
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.reports.html import write_html
+from proofwork.signals import Signal
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +24,35 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 HOSTILE = "<script>alert(1)</script>"
+DECISIONS = f"# Decisions\n\nStock is reserved in one transaction.\n{HOSTILE}\n"
+
+
+def _signals() -> list[dict[str, object]]:
+    rubric = [
+        {"level": n, "label": label, "description": f"Anchor {n}."}
+        for n, label in enumerate(["Silent", "Lists", "Explains", "Weighs", "Anticipates"])
+    ]
+    return [
+        Signal(
+            "maintainability",
+            "Maintainability",
+            "scored",
+            level=2,
+            label="Readable",
+            description="Short functions, little duplication.",
+            evidence=["static.unparsable_files = 0 (needs == 0)"],
+            next_level=["static.max_complexity = 14 (needs <= 10)"],
+        ).to_json(),
+        Signal("operability", "Operability", "not measured").to_json(),
+        Signal(
+            "tradeoff_reasoning",
+            "Trade-off reasoning",
+            "awaiting review",
+            description="Does the candidate explain what they changed and why?",
+            levels=rubric,
+            material=["DECISIONS.md"],
+        ).to_json(),
+    ]
 
 
 def _report() -> Report:
@@ -61,7 +91,8 @@ def _report() -> Report:
         submission=SubmissionInfo("ab" * 32, "candidate.zip", "zip", 12, 4096),
         evidence=evidence,
         sandbox={"backend": "bwrap", "limits": {"memory": True}},
-        signals=[{"name": "maintainability", "level": 2, "label": "Readable"}],
+        signals=_signals(),
+        review={"DECISIONS.md": DECISIONS},
         started_at="2025-05-01T09:30:00+00:00",
         duration_s=64.0,
     )
@@ -125,9 +156,36 @@ def test_report_opens_with_no_requests_and_no_errors(
 def test_report_shows_findings_as_text(report_page: tuple[Page, list[str], list[str]]) -> None:
     page, _, _ = report_page
     assert page.get_by_text("eval() on request data").is_visible()
-    assert page.get_by_text(HOSTILE).is_visible()  # shown as text, never run
+    assert page.get_by_text(HOSTILE, exact=True).is_visible()  # shown as text, never run
     assert page.locator("img, link[href], iframe").count() == 0
     assert page.locator("script").count() == 1
+
+
+def test_review_material_link_opens_the_file(
+    report_page: tuple[Page, list[str], list[str]],
+) -> None:
+    page, requests, errors = report_page
+    decisions = page.locator("details#review-decisions-md")
+    assert decisions.get_attribute("open") is None
+    page.get_by_role("link", name="DECISIONS.md").click()
+    assert decisions.get_attribute("open") is not None
+    assert page.get_by_text("Stock is reserved in one transaction.").is_visible()
+    assert page.locator("pre.review-text").inner_text() == DECISIONS
+    assert page.locator("script").count() == 1  # the candidate's <script> stayed text
+    assert (requests, errors) == ([], [])
+
+
+def test_signals_show_levels_and_the_rubric(
+    report_page: tuple[Page, list[str], list[str]],
+) -> None:
+    page, _, _ = report_page
+    card = page.locator("#signal-maintainability")
+    assert card.get_by_role("img", name="level 2 of 4").is_visible()
+    assert card.get_by_text("To reach level 3").is_visible()
+    assert card.get_by_text("needs ≤ 10").is_visible()
+    rubric = page.locator("#signal-tradeoff-reasoning table.rubric tbody tr")
+    assert rubric.count() == 5
+    assert page.locator("#signal-operability").get_by_text("not measured").is_visible()
 
 
 def test_report_screenshot_is_non_trivial(

@@ -17,10 +17,19 @@ from proofwork.evidence import Evidence, Finding, Report, Severity, Status, Subm
 from proofwork.reports.html import FINDINGS_LIMIT, render_html, write_html
 from proofwork.reports.json_report import ReportSchemaError, load_schema, validate, write_json
 from proofwork.reports.terminal import render_summary
+from proofwork.signals import Signal
 
 SHA = "3f" * 32
 HOSTILE_MESSAGE = "<script>alert(1)</script>"
 HOSTILE_SNIPPET = "</pre><img src=x onerror=alert(1)>"
+DECISIONS = (
+    "# Decisions\n\nI kept SQLite: one writer is enough for the pilot.\n"
+    "<script>alert('decisions')</script>\n"
+)
+EXCHANGE = (
+    'POST /orders\n{"items": [{"sku": "A1", "quantity": 2}]}\n→ 500\n'
+    '{"detail": "' + "Internal Server Error " * 12 + '"}'
+)
 
 ReportFactory = Callable[..., Report]
 
@@ -88,6 +97,50 @@ def _evidence(extra_findings: Sequence[Finding]) -> list[Evidence]:
     ]
 
 
+def _rubric() -> list[dict[str, Any]]:
+    labels = ["Silent", "Lists", "Explains", "Weighs", "Anticipates"]
+    return [
+        {"level": n, "label": label, "description": f"Rubric anchor {n}: {label.lower()}."}
+        for n, label in enumerate(labels)
+    ]
+
+
+def _signals() -> list[dict[str, Any]]:
+    """A scored, a not-measured and an awaiting-review signal, as signals.Signal writes them."""
+    return [
+        Signal(
+            "testing_discipline",
+            "Testing discipline",
+            "scored",
+            level=3,
+            label="Tests that pin behaviour",
+            description="Covers error paths and branches with a suite of real size.",
+            evidence=[
+                "tests.passed = 41 (needs >= 1)",
+                "tests.coverage_percent = 87.46 (needs >= 80)",
+            ],
+            next_level=[
+                "tests.coverage_percent = 87.46 (needs >= 90)",
+                "tests.total = 43 (needs >= 50)",
+            ],
+        ).to_json(),
+        Signal(
+            "operability",
+            "Operability",
+            "not measured",
+            evidence=["none of its metrics was measured"],
+        ).to_json(),
+        Signal(
+            "tradeoff_reasoning",
+            "Trade-off reasoning",
+            "awaiting review",
+            description="Does the candidate explain what they changed and why?",
+            levels=_rubric(),
+            material=["DECISIONS.md"],
+        ).to_json(),
+    ]
+
+
 @pytest.fixture
 def make_report() -> ReportFactory:
     """Build a Report; keyword arguments replace its fields, extra findings join static."""
@@ -103,17 +156,8 @@ def make_report() -> ReportFactory:
                 "limits": {"memory": True, "pids": False},
             },
             "environment": {"python": "3.11.9", "tools": ["ruff 0.17.5", "coverage 7.17.3"]},
-            "signals": [
-                {
-                    "name": "testing_discipline",
-                    "level": 3,
-                    "label": "Tests guard behaviour",
-                    "description": "Suite covers the contract",
-                    "evidence": ["coverage 87%"],
-                    "status": "scored",
-                },
-                {"name": "tradeoff_reasoning", "level": None, "status": "awaiting_review"},
-            ],
+            "signals": _signals(),
+            "review": {"DECISIONS.md": DECISIONS, "README.md": "Run with `make serve`.\n"},
             "started_at": "2025-05-01T09:30:00+00:00",
             "duration_s": 163.4,
             "version": "0.1.0",
@@ -142,7 +186,9 @@ def _hostile(probe: str = "static") -> Finding:
 def test_built_reports_validate_against_the_schema(make_report: ReportFactory) -> None:
     for report in (
         make_report(),
-        make_report(challenge=None, signals=[], sandbox={}, environment={}, started_at=""),
+        make_report(
+            challenge=None, signals=[], review={}, sandbox={}, environment={}, started_at=""
+        ),
         make_report(evidence=[]),
         make_report(extra_findings=[_hostile()]),
     ):
@@ -210,6 +256,23 @@ def _broken(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) 
         (lambda d: d.update(extra=1), "$", "'extra' was unexpected"),
         (lambda d: d["findings"][1].update(cwe=1), "$.findings[1]", "'cwe' was unexpected"),
         (lambda d: d["signals"][0].pop("name"), "$.signals[0]", "'name' is a required"),
+        (lambda d: d["signals"][0].pop("status"), "$.signals[0]", "'status' is a required"),
+        (lambda d: d["signals"][0].update(status="done"), "$.signals[0].status", "'done'"),
+        (lambda d: d["signals"][0].update(level=5), "$.signals[0].level", "maximum of 4"),
+        (lambda d: d["signals"][0].update(score=3), "$.signals[0]", "'score' was unexpected"),
+        (
+            lambda d: d["signals"][0].update(next_level=[1]),
+            "$.signals[0].next_level[0]",
+            "not of type 'string'",
+        ),
+        (
+            lambda d: d["signals"][2]["levels"][1].pop("label"),
+            "$.signals[2].levels[1]",
+            "'label' is a required",
+        ),
+        (lambda d: d["signals"][2].update(material="x"), "$.signals[2].material", "not of type"),
+        (lambda d: d["review"].update({"README.md": None}), "$.review['README.md']", "not of type"),
+        (lambda d: d.pop("review"), "$", "'review' is a required"),
         (lambda d: d["metrics"].update({"a.b": [1]}), "$.metrics['a.b']", "not of type"),
         (lambda d: d.update(schema="proofwork.report/2"), "$.schema", "proofwork.report/1"),
     ],
@@ -295,13 +358,151 @@ def test_html_header_summary_probes_and_signals(make_report: ReportFactory) -> N
         "status-timeout",
         "status-error",
         "Testing discipline",
-        "3/4",
+        'aria-label="level 3 of 4"',
         "awaiting review",
         "static.ruff_version",
         "pytest.log",
         "117.6 KiB",
     ):
         assert text in page, text
+
+
+def _card(page: str, anchor: str) -> str:
+    """The HTML of one signal card."""
+    start = page.index(f'id="{anchor}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_html_signals_come_right_after_the_summary(make_report: ReportFactory) -> None:
+    page = render_html(make_report())
+    assert page.index('class="summary"') < page.index('id="signals"') < page.index('id="probes"')
+
+
+def test_html_scored_signal_shows_level_evidence_and_next_level(
+    make_report: ReportFactory,
+) -> None:
+    card = _card(render_html(make_report()), "signal-testing-discipline")
+    assert "<h3>Testing discipline</h3>" in card
+    assert 'aria-label="level 3 of 4"' in card
+    assert card.count('class="step on"') == 3
+    assert card.count('class="step"') == 1
+    assert "Tests that pin behaviour" in card
+    assert "Covers error paths and branches" in card
+    assert card.index("Why this level") < card.index("To reach level 4")
+    assert '<span class="fact">tests.coverage_percent = 87.46</span>' in card
+    assert '<span class="need">needs ≥ 80</span>' in card
+    assert '<span class="fact">tests.total = 43</span> <span class="need">needs ≥ 50</span>' in card
+
+
+@pytest.mark.parametrize(
+    ("level", "unmet"),
+    [(4, []), (2, [])],
+    ids=["at-the-top", "nothing-unmet"],
+)
+def test_html_hides_the_next_level_when_there_is_none(
+    make_report: ReportFactory, level: int, unmet: list[str]
+) -> None:
+    signal = Signal(
+        "maintainability", "Maintainability", "scored", level=level, label="L", next_level=unmet
+    )
+    page = render_html(make_report(signals=[signal.to_json()]))
+    assert f'aria-label="level {level} of 4"' in page
+    assert "To reach level" not in page
+
+
+def test_html_shows_each_measured_fact_once_with_its_strictest_threshold(
+    make_report: ReportFactory,
+) -> None:
+    evidence = ["t.c = 87 (needs >= 60)", "t.p = 41 (needs >= 1)", "t.c = 87 (needs >= 80)"]
+    signal = Signal("t", "T", "scored", level=3, evidence=evidence)
+    page = render_html(make_report(signals=[signal.to_json()]))
+    assert "needs ≥ 60" not in page
+    assert page.index('"fact">t.c = 87</span> <span class="need">needs ≥ 80') < page.index("t.p")
+
+
+def test_html_top_level_hides_leftover_thresholds(make_report: ReportFactory) -> None:
+    signal = Signal("m", "M", "scored", level=4, next_level=["x.y = 1 (needs >= 2)"])
+    assert "To reach level" not in render_html(make_report(signals=[signal.to_json()]))
+
+
+def test_html_not_measured_signal_says_so_without_a_level(make_report: ReportFactory) -> None:
+    card = _card(render_html(make_report()), "signal-operability")
+    assert '<span class="badge">not measured</span>' in card
+    assert "none of its metrics was measured" in card
+    assert "aria-label" not in card
+    assert "Why this level" not in card
+
+
+def test_html_awaiting_signal_shows_question_rubric_and_material(
+    make_report: ReportFactory,
+) -> None:
+    page = render_html(make_report())
+    card = _card(page, "signal-tradeoff-reasoning")
+    assert '<span class="badge awaiting">awaiting review</span>' in card
+    assert "Does the candidate explain what they changed and why?" in card
+    rows = re.findall(r"<tr><td class=\"level-col\">.*?</tr>", card)
+    assert len(rows) == 5
+    assert '>0</span></td><td class="rubric-label">Silent</td>' in rows[0]
+    assert "Rubric anchor 4: anticipates." in rows[4]
+    assert '<a href="#review-decisions-md"><code>DECISIONS.md</code></a>' in card
+    assert 'id="review-decisions-md"' in page  # the link lands on the file below
+
+
+def test_html_awaiting_signal_names_material_the_report_lacks(make_report: ReportFactory) -> None:
+    signal = Signal(
+        "business_understanding",
+        "Business understanding",
+        "awaiting review",
+        material=["NOTES.md"],
+        evidence=["material missing: BRIEF-ANSWERS.md"],
+    )
+    card = _card(
+        render_html(make_report(signals=[signal.to_json()])), "signal-business-understanding"
+    )
+    assert '<code>NOTES.md</code> <span class="hint">(not in the report)</span>' in card
+    assert 'href="#' not in card
+    assert "material missing: BRIEF-ANSWERS.md" in card
+
+
+def test_html_review_material_is_collapsible_escaped_text(make_report: ReportFactory) -> None:
+    page = render_html(make_report())
+    section = page[page.index('id="review"') : page.index('id="probes"')]
+    assert section.count('<details class="review-file print-open"') == 2
+    assert "<summary><code>DECISIONS.md</code>" in section
+    assert "&lt;script&gt;alert(&#39;decisions&#39;)&lt;/script&gt;" in section
+    assert "I kept SQLite: one writer is enough for the pilot." in section
+    assert "Run with `make serve`." in section
+    assert len(re.findall(r"<script\b", page)) == 1  # the candidate's never becomes a tag
+
+
+def test_html_without_review_material_has_no_reviewer_section(make_report: ReportFactory) -> None:
+    assert 'id="review"' not in render_html(make_report(review={}))
+
+
+def test_html_review_anchors_stay_unique_and_safe(make_report: ReportFactory) -> None:
+    review = {"README.md": "a", "readme.md": "b", '"><x>.md': "c"}
+    page = render_html(make_report(review=review))
+    ids = re.findall(r'<details class="review-file print-open" id="([^"]*)"', page)
+    assert ids == ["review-readme-md", "review-readme-md-1", "review-x-md"]
+
+
+def test_html_exchange_snippet_marks_request_and_status_and_wraps(
+    make_report: ReportFactory,
+) -> None:
+    check = Finding("acceptance.r2", Severity.HIGH, "R2 money is exact", snippet=EXCHANGE)
+    page = render_html(make_report(extra_findings=[check]))
+    assert (
+        '<pre class="snippet"><span class="request">POST /orders</span>\n{&#34;items&#34;' in page
+    )
+    assert '<span class="response">→ 500</span>\n{&#34;detail&#34;' in page
+    assert re.search(r"\.snippet \{[^}]*white-space: pre-wrap", page)
+
+
+def test_html_code_snippet_marks_the_finding_line(make_report: ReportFactory) -> None:
+    code = "  41 | def f(body):\n> 42 |     return eval(body)\n  43 | "
+    finding = Finding("S307", Severity.HIGH, "eval", "app/x.py", 42, snippet=code)
+    page = render_html(make_report(extra_findings=[finding]))
+    assert '<span class="hit">&gt; 42 |     return eval(body)</span>' in page
 
 
 def test_html_diff_lines_are_marked_added_and_removed(make_report: ReportFactory) -> None:
@@ -314,11 +515,18 @@ def test_html_diff_lines_are_marked_added_and_removed(make_report: ReportFactory
 def test_html_without_optional_parts_degrades_gracefully(make_report: ReportFactory) -> None:
     page = render_html(
         make_report(
-            evidence=[], challenge=None, signals=[], sandbox={}, environment={}, started_at=""
+            evidence=[],
+            challenge=None,
+            signals=[],
+            review={},
+            sandbox={},
+            environment={},
+            started_at="",
         )
     )
     assert "generic" in page
     assert 'id="signals"' not in page
+    assert 'id="review"' not in page
     assert "No findings." in page
     assert page.count('class="tile absent') == 6  # every headline metric shows "—"
 
@@ -380,6 +588,35 @@ def test_terminal_summary_shows_top_ten_of_many(make_report: ReportFactory) -> N
     assert "issue 5" in text
     assert "issue 6" not in text
     assert "3 TODO comments" not in text  # the info finding is the least of all
+
+
+def test_terminal_summary_shows_signals_before_findings(make_report: ReportFactory) -> None:
+    text = _summary(make_report())
+    assert text.index("Probes") < text.index("Signals") < text.index("Findings 1 critical")
+    for fragment in (
+        "Testing discipline",
+        "███░ 3/4",
+        "Tests that pin behaviour",
+        "Operability",
+        "not measured",
+        "none of its metrics was measured",
+        "Trade-off reasoning",
+        "awaiting review",
+        "read DECISIONS.md",
+    ):
+        assert fragment in text, fragment
+
+
+def test_terminal_summary_without_signals_has_no_signals_table(make_report: ReportFactory) -> None:
+    assert "Signals" not in _summary(make_report(signals=[]))
+
+
+def test_terminal_signals_cannot_drive_the_terminal(make_report: ReportFactory) -> None:
+    signal = {"name": "x", "title": "\x1b[2Jtitle", "status": "scored", "level": 1, "label": "a\nb"}
+    text = _summary(make_report(signals=[signal]))
+    assert "\x1b" not in text
+    assert " [2Jtitle" in text  # the escape character blanked, the rest shown as text
+    assert "a b" in text
 
 
 def test_terminal_summary_with_nothing_measured(make_report: ReportFactory) -> None:

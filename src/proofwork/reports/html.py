@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections import Counter
 from datetime import datetime
 from functools import cache
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from proofwork.evidence import Finding, Report, Severity, Status
 from proofwork.reports.json_report import write_atomic
+from proofwork.reports.signal_view import review_anchors, signal_view
 from proofwork.reports.terminal import (
     MISSING,
     format_duration,
@@ -27,12 +29,20 @@ from proofwork.reports.terminal import (
 
 FINDINGS_LIMIT = 500  # past this a page gets slow to open; the JSON report has every finding
 SHORT_SHA = 12
+CODE_HIT = re.compile(r"> +\d+ \| ")  # how snippets.attach_snippets marks the finding's line
 
-# Closed <details> would print empty; open the ones marked for print. The CSP allows this one
-# script by its hash, so nothing injected into the page could ever run.
-PRINT_SCRIPT = (
+# Closed <details> would print empty; open the ones marked for print. A link to a file in a
+# closed <details> (a signal's review material) opens it. The CSP allows this one script by its
+# hash, so nothing injected into the page could ever run.
+PAGE_SCRIPT = (
+    "function openAt(id){var n=document.getElementById(id);"
+    "while(n){if(n.tagName==='DETAILS'){n.open=true;}n=n.parentElement;}}"
     "window.addEventListener('beforeprint',function(){"
     "document.querySelectorAll('details.print-open').forEach(function(d){d.open=true;});});"
+    "document.addEventListener('click',function(e){"
+    "var a=e.target.closest&&e.target.closest('a[href^=\"#\"]');"
+    "if(a){openAt(a.getAttribute('href').slice(1));}});"
+    "if(location.hash){openAt(location.hash.slice(1));}"
 )
 
 
@@ -71,7 +81,7 @@ def _stylesheet() -> Markup:
 
 
 def _script_hash() -> str:
-    digest = hashlib.sha256(PRINT_SCRIPT.encode()).digest()
+    digest = hashlib.sha256(PAGE_SCRIPT.encode()).digest()
     return "sha256-" + base64.b64encode(digest).decode()
 
 
@@ -90,9 +100,11 @@ def _context(report: Report) -> dict[str, Any]:
         "total_findings": len(findings),
         "hidden_findings": max(0, len(findings) - FINDINGS_LIMIT),
         "metrics": sorted(report.metrics.items()),
-        "signals": [_signal(raw) for raw in report.signals],
+        "signals": [signal_view(raw) for raw in report.signals],
+        "review": report.review,
+        "review_anchors": review_anchors(list(report.review)),
         "stylesheet": _stylesheet(),
-        "script": Markup(PRINT_SCRIPT),  # noqa: S704 - a constant of this module
+        "script": Markup(PAGE_SCRIPT),  # noqa: S704 - a constant of this module
         "script_hash": _script_hash(),
         "missing": MISSING,
     }
@@ -117,8 +129,19 @@ def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "item": finding,
         "where": location(finding) if finding.path else None,
+        "snippet_lines": _snippet_lines(finding.snippet) if finding.snippet else [],
         "diff_lines": _diff_lines(finding.diff) if finding.diff else [],
     }
+
+
+def _snippet_lines(snippet: str) -> list[tuple[str, str]]:
+    """Snippet lines, marking the finding's line in code, or an exchange's request and status."""
+    lines = snippet.splitlines()
+    response = next((i for i, line in enumerate(lines) if line.startswith("→ ")), None)
+    if response is None:
+        return [("hit" if CODE_HIT.match(line) else "", line) for line in lines]
+    kinds = {0: "request", response: "response"}
+    return [(kinds.get(index, ""), line) for index, line in enumerate(lines)]
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:
@@ -136,20 +159,6 @@ def _diff_class(line: str) -> str:
     if line.startswith("-"):
         return "del"
     return "ctx"
-
-
-def _signal(raw: dict[str, Any]) -> dict[str, Any]:
-    status = str(raw.get("status") or "")
-    level = raw.get("level")
-    return {
-        "name": str(raw.get("name", "")).replace("_", " ").capitalize(),
-        "level": level if isinstance(level, int) and not isinstance(level, bool) else None,
-        "label": raw.get("label"),
-        "description": raw.get("description"),
-        "evidence": [str(item) for item in raw.get("evidence") or []],
-        "status": status.replace("_", " "),
-        "awaiting": "await" in status.lower(),
-    }
 
 
 def _format_date(started_at: str) -> str:

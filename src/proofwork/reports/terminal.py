@@ -1,4 +1,4 @@
-"""The terminal summary: probes, headline metrics and the worst findings, via Rich."""
+"""The terminal summary: probes, headline metrics, signals and the worst findings, via Rich."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from proofwork.evidence import Evidence, Finding, MetricValue, Report, Severity, Status
+from proofwork.reports.signal_view import TOP_LEVEL, SignalView, signal_view
 
 MISSING = "—"
 TOP_FINDINGS = 10
@@ -29,6 +30,7 @@ SEVERITY_STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
+LEVEL_STYLE = {0: "red", 1: "red", 2: "yellow", 3: "green", 4: "bold green"}
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,11 @@ def plain(text: str) -> str:
 
 
 def render_summary(report: Report, console: Console) -> None:
-    """Print the probes table, the headline metrics and the top findings to `console`."""
+    """Print the probes table, the headline metrics, the signals and the top findings."""
     console.print(_probes_table(report.evidence))
     console.print(_headline_line(report))
+    if report.signals:
+        console.print(_signals_table([signal_view(raw) for raw in report.signals]))
     console.print(_severity_line(report.findings))
     findings = report.findings
     if findings:
@@ -163,6 +167,34 @@ def _severity_line(findings: list[Finding]) -> Text:
         line.append(" · " if index else "")
         line.append(f"{count} {severity.value}", style=SEVERITY_STYLE[severity])
     return line
+
+
+def _signals_table(signals: list[SignalView]) -> Table:
+    table = Table(title="Signals", title_justify="left")
+    table.add_column("Signal")
+    table.add_column("Level", no_wrap=True)
+    table.add_column("Label")
+    for signal in signals:
+        table.add_row(Text(plain(signal.title)), _level_text(signal), _signal_label(signal))
+    return table
+
+
+def _level_text(signal: SignalView) -> Text:
+    if not signal.scored or signal.level is None:
+        style = "magenta" if signal.awaiting else "dim"
+        return Text(plain(signal.status), style=style)
+    bar = "█" * signal.level + "░" * (TOP_LEVEL - signal.level)
+    return Text(f"{bar} {signal.level}/{TOP_LEVEL}", style=LEVEL_STYLE.get(signal.level, ""))
+
+
+def _signal_label(signal: SignalView) -> Text:
+    if signal.awaiting:
+        read = f"read {', '.join(signal.material)}" if signal.material else "no material to read"
+        return Text(_truncate(plain(read), MESSAGE_WIDTH), style="dim")
+    if not signal.scored:
+        why = signal.evidence[0].fact if signal.evidence else ""
+        return Text(_truncate(plain(why), MESSAGE_WIDTH), style="dim")
+    return Text(_truncate(plain(signal.label), MESSAGE_WIDTH))
 
 
 def _findings_table(findings: list[Finding], *, total: int) -> Table:
