@@ -64,3 +64,10 @@ def test_conditions_print_back_as_written() -> None:
     assert str(Condition.parse("tests.coverage_percent>=80")) == "tests.coverage_percent >= 80"
     assert str(Condition.parse("service.started == true")) == "service.started == true"
     assert AWAITING == "awaiting review"
+
+
+def test_each_metric_is_named_once_with_the_highest_threshold_it_met() -> None:
+    signal = score_machine("t", spec(), {"tests.passed": 9, "tests.coverage_percent": 85.0,
+                                         "tests.failed": 0, "tests.flaky": 0})  # fmt: skip
+    coverage = [line for line in signal.evidence if line.startswith("tests.coverage_percent")]
+    assert coverage == ["tests.coverage_percent = 85 (needs >= 80)"]

@@ -77,14 +77,15 @@ def score_machine(name: str, spec: SignalSpec, metrics: dict[str, MetricValue]) 
     if not any(m in metrics for m in referenced):
         return Signal(name, spec.title, NOT_MEASURED, evidence=["none of its metrics was measured"])
     reached: Level = spec.levels[0]
-    evidence: list[str] = []
+    # Per metric, the highest threshold met: coverage >= 80 says all that >= 60 did.
+    evidence: dict[str, str] = {}
     for level in spec.levels[1:]:
         if not all(holds(c, metrics) for c in level.require):
             missing = [describe(c, metrics) for c in level.require if not holds(c, metrics)]
-            return _scored(name, spec, reached, evidence, missing)
+            return _scored(name, spec, reached, list(evidence.values()), missing)
         reached = level
-        evidence += [describe(c, metrics) for c in level.require]
-    return _scored(name, spec, reached, evidence, [])
+        evidence.update({c.metric: describe(c, metrics) for c in level.require})
+    return _scored(name, spec, reached, list(evidence.values()), [])
 
 
 def _scored(
