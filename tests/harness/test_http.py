@@ -26,6 +26,9 @@ class _Service(BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
             return
+        if self.path == "/port":
+            self._send(200, str(self.client_address[1]).encode())
+            return
         status = 500 if self.path == "/boom" else 200
         body = b"<html>oops</html>" if self.path == "/html" else json.dumps({"path": self.path})
         self._send(status, body if isinstance(body, bytes) else body.encode())
@@ -139,6 +142,13 @@ def test_the_report_view_is_bounded_and_lenient() -> None:
     assert json.loads(json.dumps(view)) == view
     assert view["response_body"].startswith("a" * 100) and len(view["response_body"]) < 140
     assert view["request_body"] == "\ufffd" * 10
+
+
+def test_each_request_gets_a_fresh_connection(http: Http) -> None:
+    # A service that drops a kept-alive connection after a bad answer must not fail the next one.
+    ports = {http.get("/port").json() for _ in range(3)}
+
+    assert len(ports) == 3
 
 
 def test_it_can_be_used_from_many_threads(http: Http) -> None:

@@ -88,8 +88,9 @@ class Http:
         self.timeout_s = timeout_s
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
-        # Pooled keep-alive connections like a real client; enough for a burst of concurrent orders.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # A fresh connection per request: a service that drops a kept-alive connection after
+        # one bad answer must not fail the next, unrelated request (loopback connects are cheap).
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
         self._client = httpx.Client(base_url=self.base_url, limits=limits, trust_env=False)
 
     @property

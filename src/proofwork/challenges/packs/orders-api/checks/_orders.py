@@ -121,7 +121,8 @@ def answered(ex: Exchange) -> str:
     if ex.status is None:
         return f"did not answer ({ex.error}) after {ex.elapsed_s:.1f} s"
     body = ex.response_body[:300].decode("utf-8", errors="replace")
-    return f"answered {ex.status}: {body}"
+    after = f" after {ex.elapsed_s:.1f} s" if ex.elapsed_s >= 1 else ""
+    return f"answered {ex.status}{after}: {body}"
 
 
 def fail(message: str, ex: Exchange | None = None) -> CheckFailed:

@@ -24,6 +24,15 @@ from ._orders import (
 )
 
 
+def _bounce(ctx: CheckContext, how: str) -> None:
+    """Restart or kill the service; one that does not come back has lost everything (R11)."""
+    bounce = ctx.service.restart if how == "restart" else ctx.service.kill
+    try:
+        bounce()
+    except Exception as exc:  # whatever went wrong, the service is not back
+        raise fail(f"R11 the service did not come back after a {how}: {exc}") from exc
+
+
 def _place_some(ctx: CheckContext, sku: str, customer: str, count: int) -> list[dict[str, Any]]:
     codes: list[list[str]] = [[], ["WELCOME10"], ["SPRING15"]]
     return [
@@ -72,7 +81,7 @@ def orders_survive_restart(ctx: CheckContext) -> None:
     customer = ctx.unique("cust")
     placed = _place_some(ctx, sku, customer, 4)
     reserved = sum(1 + i % 2 for i in range(4))
-    ctx.service.restart()
+    _bounce(ctx, "restart")
     _expect_all_there(ctx, placed, "after a restart")
     _expect_listing(ctx, customer, placed)
     expect_stock(ctx, sku, 40 - reserved, "R11 reserved stock stays reserved after a restart")
@@ -88,7 +97,7 @@ def retry_after_restart_same_order(ctx: CheckContext) -> None:
     sku = add_product(ctx, stock=10)
     body, key = order_body(ctx.unique("cust"), [(sku, 2)]), ctx.unique("key")
     first = expect_paid(place(ctx, body, key=key), "R8 the first attempt")
-    ctx.service.restart()
+    _bounce(ctx, "restart")
     ex = place(ctx, body, key=key)
     again = expect_paid(ex, "R8/R11 a retry after a restart returns the order", (200, 201))
     if again["id"] != first["id"]:
@@ -112,7 +121,7 @@ def orders_survive_kill(ctx: CheckContext) -> None:
     customer = ctx.unique("cust")
     placed = _place_some(ctx, sku, customer, 6)
     reserved = sum(1 + i % 2 for i in range(6))
-    ctx.service.kill()  # SIGKILL right after the last acknowledgement: no chance to flush
+    _bounce(ctx, "kill")  # SIGKILL right after the last acknowledgement: no chance to flush
     _expect_all_there(ctx, placed, "after the process was killed")
     _expect_listing(ctx, customer, placed)
     expect_stock(ctx, sku, 40 - reserved, "R11 reserved stock stays reserved after a kill")

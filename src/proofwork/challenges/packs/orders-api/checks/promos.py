@@ -96,11 +96,12 @@ def fiveoff_below_minimum_refused(ctx: CheckContext) -> None:
     order=340,
 )
 def percentage_then_fixed(ctx: CheckContext) -> None:
-    # 10% of 20.25 = 2.025 -> 2.03, then 5.00: discount 7.03. Fixed first would give 6.53.
-    # FIVEOFF is listed first on purpose: the order of application is the brief's, not the list's.
+    # 10% of 25.45 = 2.545 -> 2.55 (banker's and float: 2.54), then 5.00: discount 7.55.
+    # Fixed first would give 7.05. Still >= 20.00 after the percentage, so FIVEOFF applies
+    # however its minimum is read. FIVEOFF is listed first on purpose: the brief sets the order.
     _discounted(
         ctx,
-        ("20.25", 1),
+        ("25.45", 1),
         ["FIVEOFF", "WELCOME10"],
         "R4 the percentage is applied first and rounded, then the fixed amount",
     )
