@@ -58,8 +58,8 @@ class CheckContext:
     provider: Provider
     service: ServiceControl
     token: str = field(default_factory=lambda: secrets.token_hex(3))
-    _counter: Iterator[int] = field(default_factory=itertools.count, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _counter: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def unique(self, prefix: str) -> str:
         """A fresh id (`sku-3fa9c1-7`) so checks never collide; letters, digits and dashes."""

@@ -101,7 +101,7 @@ BAD_PRODUCTS: list[tuple[str, dict[str, Any]]] = [
     ("without a price", {"name": "x", "stock": 1}),
     ("without a stock", {"name": "x", "price": "1.00"}),
     ("with negative stock", {"name": "x", "price": "1.00", "stock": -1}),
-    ("with stock as text", {"name": "x", "price": "1.00", "stock": "5"}),
+    ("with stock as a word", {"name": "x", "price": "1.00", "stock": "five"}),
     ("with a fractional stock", {"name": "x", "price": "1.00", "stock": 2.5}),
 ]
 
