@@ -1,0 +1,112 @@
+"""The mutation score, its error bar, and which functions' tests let the most bugs through.
+
+Score = (killed + timeout) / (killed + timeout + survived + not covered). A mutant no test runs
+is a bug the suite would not notice, so it counts against the score (mutmut lists such mutants
+apart as "no tests"; the benchmark compares both tools on this same formula). Mutants that could
+not be judged (errors) are left out of both sides and reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from proofwork.mutation.model import Outcome, Result
+from proofwork.mutation.sampling import wilson
+
+CAUGHT = (Outcome.KILLED, Outcome.TIMEOUT)
+JUDGED = (Outcome.KILLED, Outcome.TIMEOUT, Outcome.SURVIVED, Outcome.NOT_COVERED)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Counts over the judged sample, the score and its 95% interval (percent)."""
+
+    counts: Counter[Outcome]
+    total: int  # mutants generated (after dropping equivalent and duplicate ones)
+    sampled: int  # mutants in the sample (all of them when exact)
+
+    @property
+    def judged(self) -> int:
+        """Mutants that count in the score."""
+        return sum(self.counts[o] for o in JUDGED)
+
+    @property
+    def caught(self) -> int:
+        """Killed plus timed out."""
+        return sum(self.counts[o] for o in CAUGHT)
+
+    @property
+    def exact(self) -> bool:
+        """Every mutant was judged: the score has no sampling error."""
+        return self.sampled >= self.total
+
+    @property
+    def percent(self) -> float:
+        """The score, 0-100 (0 when nothing could be judged)."""
+        return round(100.0 * self.caught / self.judged, 2) if self.judged else 0.0
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        """95% Wilson interval in percent; low == high == score when exact."""
+        if self.exact or not self.judged:
+            return self.percent, self.percent
+        errors = self.counts[Outcome.ERROR]
+        low, high = wilson(self.caught, self.judged, population=self.total - errors)
+        return round(100 * low, 2), round(100 * high, 2)
+
+
+def score(results: Iterable[Result], *, total: int) -> Score:
+    """Score a sample of results drawn from `total` mutants."""
+    listed = list(results)
+    return Score(Counter(r.outcome for r in listed), total=total, sampled=len(listed))
+
+
+@dataclass
+class FunctionTally:
+    """How one function's planted bugs fared."""
+
+    path: str
+    name: str  # e.g. "orders.total"
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def unnoticed(self) -> int:
+        """Survived or not covered: bugs the suite would ship."""
+        return sum(r.outcome in (Outcome.SURVIVED, Outcome.NOT_COVERED) for r in self.results)
+
+    @property
+    def judged(self) -> int:
+        """Results that count (errors left out)."""
+        return sum(r.outcome in JUDGED for r in self.results)
+
+    @property
+    def survivors(self) -> list[Result]:
+        """Survivors in source order."""
+        found = [r for r in self.results if r.outcome is Outcome.SURVIVED]
+        return sorted(found, key=lambda r: (r.mutant.line, r.mutant.column, r.mutant.id))
+
+    @property
+    def line(self) -> int:
+        """First line of the function's mutants."""
+        return min(r.mutant.line for r in self.results)
+
+
+def by_function(results: Iterable[Result]) -> list[FunctionTally]:
+    """Results grouped by enclosing function, worst-tested first (most bugs unnoticed, then
+    highest share unnoticed, then place)."""
+    groups: dict[tuple[str, str], FunctionTally] = {}
+    for result in results:
+        mutant = result.mutant
+        key = (mutant.path, mutant.function)
+        if key not in groups:
+            groups[key] = FunctionTally(
+                mutant.path, f"{PurePosixPath(mutant.path).stem}.{mutant.function}"
+            )
+        groups[key].results.append(result)
+    return sorted(
+        groups.values(),
+        key=lambda t: (-t.unnoticed, -(t.unnoticed / max(t.judged, 1)), t.path, t.line),
+    )

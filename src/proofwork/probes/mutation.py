@@ -1,0 +1,322 @@
+"""The `mutation` probe: plant small bugs in the submission's source and count how many of them
+its own tests catch, within a share of the run's time budget.
+
+Mutants are generated here, on the host, by parsing (never running) the source. Everything that
+runs candidate code happens in the sandbox, in two commands: one instrumented run of the suite
+(which tests cover which line, and how long each takes) and one warm pytest session that forks
+a child per mutant (see `proofwork_mutate`). When not every mutant fits in the time left, a
+seeded, stratified random sample is judged and the score comes with a 95% interval.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from proofwork.analysis import sources
+from proofwork.analysis.sources import SourceFile
+from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
+from proofwork.mutation.coverage_map import CoverageMap, MapError, plan_entry
+from proofwork.mutation.model import Generated, Mutant, Outcome, Result
+from proofwork.mutation.mutants import generate
+from proofwork.mutation.operators import Profile
+from proofwork.mutation.sampling import DEFAULT_SEED, ladder, stratified_order
+from proofwork.mutation.score import FunctionTally, Score, by_function, score
+from proofwork.probes.base import OUT, ProbeContext
+from proofwork.probes.tests import EXCLUDE_ALSO, OMIT, PYTEST_ARGS, coverage_rc
+from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
+from proofwork.sandbox.process import read_capped
+
+BUDGET_SHARE = 0.5  # of the run's remaining time, when the pack does not set `mutation_s`
+MAP_SHARE = 0.6  # at most this much of the probe's time for the instrumented run
+SETTLE_S = 3.0  # sandbox start and result writing, kept out of the runner's own deadline
+FIRST_BATCH = 16
+SURVIVOR_FINDINGS_MAX = 200
+# The suite's own collection errors should not hide the tests that do import.
+RUN_ARGS = [*PYTEST_ARGS, "--continue-on-collection-errors"]
+
+
+def mutation_files(ctx: ProbeContext) -> list[SourceFile]:
+    """The files the tests probe measures coverage of: source (not tests) under the source
+    root, minus its omit patterns. Mutants anywhere else could never be covered."""
+    root = ctx.environment.source_roots[0]
+    found = []
+    for source in sources.scan(ctx.workspace).sources:
+        full = f"{WORKSPACE}/{source.path}"
+        if full.startswith(root.rstrip("/") + "/") and not any(
+            fnmatch.fnmatch(full, pattern) for pattern in OMIT
+        ):
+            found.append(source)
+    return found
+
+
+@dataclass
+class Judged:
+    """What the mutant phase produced, read back from the sandbox."""
+
+    results: list[Result] = field(default_factory=list)
+    sampled: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class MutationProbe:
+    name = "mutation"
+    stage = 25
+
+    def __init__(self, *, profile: Profile | None = None, seed: int = DEFAULT_SEED) -> None:
+        self.profile = profile or Profile()
+        self.seed = seed
+
+    def applies(self, ctx: ProbeContext) -> bool:
+        """Any source file to mutate."""
+        return bool(mutation_files(ctx))
+
+    def run(self, ctx: ProbeContext) -> Evidence:
+        """Generate mutants, map coverage, judge (a sample of) them, report the score."""
+        evidence = Evidence(self.name)
+        deadline = time.monotonic() + self._allotment(ctx)
+        generated = generate(mutation_files(ctx), profile=self.profile, exclude=EXCLUDE_ALSO)
+        evidence.metrics.update(_generation_metrics(generated))
+        if not generated.mutants:
+            evidence.metrics.update(_score_metrics(score([], total=0)))
+            return evidence
+        cmap = self._map(ctx, evidence, deadline)
+        if cmap is None:
+            return evidence
+        judged = self._judge(ctx, evidence, generated.mutants, cmap, deadline)
+        final = score(judged.results, total=len(generated.mutants))
+        evidence.metrics.update(_score_metrics(final))
+        evidence.findings.extend(findings(judged.results, self.name))
+        if judged.notes:
+            evidence.add_artifact("mutation-notes", "\n".join(judged.notes))
+        return evidence
+
+    def _allotment(self, ctx: ProbeContext) -> float:
+        pack_budget = getattr(
+            getattr(getattr(ctx.challenge, "spec", None), "budget", None), "mutation_s", None
+        )
+        wanted = float(pack_budget) if pack_budget else ctx.budget.remaining_s * BUDGET_SHARE
+        return ctx.budget.share(wanted)
+
+    # -- phase 1: which tests cover which lines -------------------------------------------
+
+    def _map(self, ctx: ProbeContext, evidence: Evidence, deadline: float) -> CoverageMap | None:
+        source = ctx.environment.source_roots[0]
+        # Line data is all the map needs; branch tracing would slow the suite for nothing.
+        rc = coverage_rc(source).replace("branch = True", "branch = False")
+        rc = rc.replace(f"data_file = {OUT}/.coverage", f"data_file = {OUT}/.coverage-map")
+        (ctx.outdir / "map-coveragerc").write_text(rc)
+        plan = {"rc": f"{OUT}/map-coveragerc", "pytest_args": RUN_ARGS}
+        (ctx.outdir / "map-plan.json").write_text(json.dumps(plan))
+        wall = (deadline - time.monotonic()) * MAP_SHARE
+        done = self._sandbox(ctx, "map", wall)
+        evidence.add_artifact("map.log", done.text() + done.text("stderr"))
+        evidence.stopped.extend(done.stopped)
+        raw = read_capped(ctx.outdir / "map.json", 64 * MiB)
+        if raw is None:
+            evidence.status = Status.TIMEOUT if done.timed_out else Status.ERROR
+            evidence.error = (
+                f"the instrumented test run did not finish within {wall:.0f}s"
+                if done.timed_out
+                else f"the instrumented test run wrote no results (exit code {done.exit_code})"
+            )
+            return None
+        try:
+            return CoverageMap.from_json(raw)
+        except MapError as exc:
+            evidence.status, evidence.error = Status.ERROR, str(exc)
+            return None
+
+    # -- phase 2: judge the mutants ---------------------------------------------------------
+
+    def _judge(
+        self,
+        ctx: ProbeContext,
+        evidence: Evidence,
+        mutants: list[Mutant],
+        cmap: CoverageMap,
+        deadline: float,
+    ) -> Judged:
+        order = stratified_order(mutants, self.seed)
+        rank = {m.id: i for i, m in enumerate(order)}
+        covering = {m.id: cmap.covering(m) for m in mutants}
+        planned = [
+            plan_entry(m, rank[m.id], covering[m.id], cmap.timeout_s(covering[m.id]))
+            for m in order
+            if covering[m.id]
+        ]
+        raw: dict[str, Any] = {"results": {}, "cutoff": len(order), "notes": []}
+        if planned:
+            wall = deadline - time.monotonic()
+            self._write_plan(ctx, mutants, planned, cmap, wall - SETTLE_S)
+            done = self._sandbox(ctx, "run", wall)
+            evidence.add_artifact("run.log", done.text() + done.text("stderr"))
+            evidence.stopped.extend(done.stopped)
+            read = _read_results(ctx)
+            if read is None:
+                evidence.status = Status.TIMEOUT if done.timed_out else Status.ERROR
+                evidence.error = f"the mutant run wrote no results (exit code {done.exit_code})"
+                read = {"results": {}, "cutoff": 0, "notes": []}
+            raw = read
+        return _collect(order, covering, cmap, raw)
+
+    def _write_plan(
+        self,
+        ctx: ProbeContext,
+        mutants: list[Mutant],
+        planned: list[dict[str, Any]],
+        cmap: CoverageMap,
+        deadline_s: float,
+    ) -> None:
+        texts = {s.path: s.text for s in mutation_files(ctx)}
+        files = {m.path: hashlib.sha256(texts[m.path].encode()).hexdigest() for m in mutants}
+        plan = {
+            "pytest_args": RUN_ARGS,
+            "files": files,
+            "tests": cmap.tests,
+            "durations": cmap.durations,
+            "mutants": planned,
+            "total": len(mutants),
+            "ladder": ladder(len(mutants)),
+            "deadline_s": max(1.0, deadline_s),
+            "workers": max(1, int(ctx.settings.cpus)),
+            "first_batch": FIRST_BATCH,
+        }
+        (ctx.outdir / "plan.json").write_text(json.dumps(plan))
+
+    def _sandbox(self, ctx: ProbeContext, mode: str, wall_s: float) -> ExecResult:
+        argv = [ctx.environment.python, "-m", "proofwork_mutate", mode, OUT]
+        limits = ctx.limits(max(1.0, wall_s))
+        return ctx.sandbox.run(argv, limits=limits, env=ctx.environment.env, mounts=ctx.mounts())
+
+
+def _read_results(ctx: ProbeContext) -> dict[str, Any] | None:
+    raw = read_capped(ctx.outdir / "results.json", 64 * MiB)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        return None
+    return data
+
+
+def _collect(
+    order: list[Mutant], covering: dict[int, list[int]], cmap: CoverageMap, raw: dict[str, Any]
+) -> Judged:
+    """Results of the sampled prefix of `order` (everything before the runner's cut-off)."""
+    cutoff = raw.get("cutoff")
+    cutoff = len(order) if not isinstance(cutoff, int) else max(0, min(cutoff, len(order)))
+    judged = Judged(sampled=cutoff, notes=[str(n) for n in raw.get("notes", [])][:50])
+    messages: dict[str, Any] = raw["results"]
+    for mutant in order[:cutoff]:
+        if not covering[mutant.id]:
+            judged.results.append(Result(mutant, Outcome.NOT_COVERED))
+            continue
+        message = messages.get(str(mutant.id))
+        judged.results.append(_result(mutant, message, cmap))
+    return judged
+
+
+def _result(mutant: Mutant, message: Any, cmap: CoverageMap) -> Result:
+    if not isinstance(message, dict):
+        return Result(mutant, Outcome.ERROR, detail="no result from the runner")
+    status = str(message.get("status"))
+    try:
+        outcome = Outcome(status)
+    except ValueError:
+        return Result(mutant, Outcome.ERROR, detail=f"unknown status {status!r}")
+    by = message.get("by")
+    killed_by = cmap.tests[by] if isinstance(by, int) and 0 <= by < len(cmap.tests) else None
+    seconds = message.get("s")
+    return Result(
+        mutant,
+        outcome,
+        killed_by=killed_by,
+        detail=str(message.get("detail") or "")[:300],
+        seconds=float(seconds) if isinstance(seconds, int | float) else 0.0,
+    )
+
+
+def _generation_metrics(generated: Generated) -> dict[str, MetricValue]:
+    return {
+        "mutation.equivalent": generated.equivalent,
+        "mutation.duplicate": generated.duplicate,
+        "mutation.unparsable_files": len(generated.unparsable),
+    }
+
+
+def _score_metrics(final: Score) -> dict[str, MetricValue]:
+    low, high = final.ci95
+    return {
+        "mutation.score_percent": final.percent,
+        "mutation.ci95_low": low,
+        "mutation.ci95_high": high,
+        "mutation.killed": final.counts[Outcome.KILLED],
+        "mutation.survived": final.counts[Outcome.SURVIVED],
+        "mutation.timeout": final.counts[Outcome.TIMEOUT],
+        "mutation.not_covered": final.counts[Outcome.NOT_COVERED],
+        "mutation.errors": final.counts[Outcome.ERROR],
+        "mutation.total": final.total,
+        "mutation.sampled": final.sampled,
+        "mutation.exact": final.exact,
+    }
+
+
+def findings(results: list[Result], probe: str = "mutation") -> list[Finding]:
+    """Per function, worst-tested first: a summary, then each surviving mutant with its diff."""
+    found: list[Finding] = []
+    listed = 0
+    for tally in by_function(results):
+        if not tally.unnoticed:
+            continue
+        severity = _severity(tally)
+        found.append(_summary(tally, severity, probe))
+        for result in tally.survivors:
+            if listed >= SURVIVOR_FINDINGS_MAX:
+                break
+            listed += 1
+            found.append(_survivor(tally, result, severity, probe))
+    survivors = sum(r.outcome is Outcome.SURVIVED for r in results)
+    if survivors > listed:
+        note = f"{survivors - listed} more surviving mutants are not listed."
+        found.append(Finding("mutation.survived", Severity.INFO, note, probe=probe))
+    return found
+
+
+def _severity(tally: FunctionTally) -> Severity:
+    # Most of a function's planted bugs going unnoticed means its behaviour is barely pinned.
+    return Severity.MEDIUM if tally.unnoticed * 2 > tally.judged else Severity.LOW
+
+
+def _summary(tally: FunctionTally, severity: Severity, probe: str) -> Finding:
+    survived = len(tally.survivors)
+    uncovered = tally.unnoticed - survived
+    parts = [f"{survived} survived its tests"] if survived else []
+    parts += [f"{uncovered} on lines no test runs"] if uncovered else []
+    message = (
+        f"{tally.name}: {tally.unnoticed} of {tally.judged} planted bugs went unnoticed "
+        f"({', '.join(parts)})."
+    )
+    return Finding("mutation.function", severity, message, tally.path, tally.line, probe=probe)
+
+
+def _survivor(tally: FunctionTally, result: Result, severity: Severity, probe: str) -> Finding:
+    mutant = result.mutant
+    message = f"{tally.name}: a planted bug ({mutant.operator}) survived every test that runs it."
+    return Finding(
+        "mutation.survived",
+        severity,
+        message,
+        path=mutant.path,
+        line=mutant.line,
+        column=mutant.column,
+        diff=mutant.diff,
+        probe=probe,
+    )

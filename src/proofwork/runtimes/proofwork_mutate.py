@@ -1,0 +1,636 @@
+"""Proofwork's mutation runner, run inside the sandbox on the base runtime (stdlib, pytest and
+coverage.py only). Proofwork copies this file into the runtime's site-packages.
+
+    python -m proofwork_mutate map OUT   # one instrumented run: which tests cover which lines
+    python -m proofwork_mutate run OUT   # judge the planned mutants in one warm pytest session
+
+`map` runs the suite once under coverage.py, switching coverage's dynamic context to each test's
+node id as the test starts (so fixture setup counts for the test that needed it, and each
+parametrized case is its own context), and writes OUT/map.json: per test its duration and
+whether it passed, per source line the tests that ran it.
+
+`run` reads OUT/plan.json, starts ONE pytest session that collects the needed test files once,
+then forks a child per mutant. The child plants the mutant in memory: for code inside a function
+it compiles the mutated top-level statement and swaps the `__code__` of the live function
+objects (every reference to them sees the change, `from x import f` included); for module-level
+code and class bodies it re-executes the mutated module in its own namespace and rebinds the
+names other workspace modules imported from it; a module not yet imported is served mutated by
+an import hook. The child then runs the mutant's covering tests, fastest first, through pytest's
+own runtest protocol and stops at the first failure. The parent kills a child that outlives its
+timeout. Results go to OUT/results.json, rewritten as they come in.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import contextlib
+import gc
+import hashlib
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import select
+import signal
+import sys
+import time
+import types
+from collections import deque
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+WORKSPACE = "/workspace"
+WRITE_EVERY_S = 2.0
+BATCH_SAFETY = 0.85  # share of the estimated capacity the runner commits to
+
+
+# -- map ------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Pytest plugin: names coverage's context after each test and times it."""
+
+    def __init__(self, cov: Any) -> None:
+        self.cov = cov
+        self.tests: list[list[Any]] = []
+        self.index: dict[str, int] = {}
+        self._ok = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        """Measure one test under its own coverage context."""
+        self.cov.switch_context(item.nodeid)
+        self._ok = True
+        started = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.index[item.nodeid] = len(self.tests)
+            self.tests.append([item.nodeid, round(time.perf_counter() - started, 6), self._ok])
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A test can only kill a mutant if it passes on the original code."""
+        if report.failed or (report.when == "call" and report.skipped):
+            self._ok = False
+        if report.when == "setup" and report.skipped:
+            self._ok = False
+
+
+def map_main(out: str) -> int:
+    """The instrumented run: write OUT/map.json."""
+    import coverage
+
+    plan = _load(f"{out}/map-plan.json")
+    cov = coverage.Coverage(config_file=plan["rc"])
+    recorder = Recorder(cov)
+    cov.start()
+    try:
+        code = int(pytest.main(list(plan["pytest_args"]), plugins=[recorder]))
+    finally:
+        cov.stop()
+    data = cov.get_data()
+    files: dict[str, dict[str, list[int]]] = {}
+    for name in data.measured_files():
+        relative = os.path.relpath(name, WORKSPACE) if os.path.isabs(name) else name
+        lines = data.contexts_by_lineno(name)
+        files[relative] = {
+            str(line): sorted({recorder.index[c] for c in contexts if c in recorder.index})
+            for line, contexts in lines.items()
+        }
+    _dump(f"{out}/map.json", {"exit": code, "tests": recorder.tests, "files": files})
+    return 0
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """A forked child: judging a mutant, or a control run of one test on a re-executed module."""
+
+    mutant: dict[str, Any]
+    pid: int
+    fd: int
+    started: float
+    timeout_s: float
+    control: tuple[str, int] | None = None  # (path, test) when this job is a control
+    buffer: bytes = b""
+
+
+@dataclass
+class State:
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    controls: dict[tuple[str, int], bool] = field(default_factory=dict)
+    waiting: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    cutoff: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class MutationSession:
+    """Pytest plugin: takes over the run loop and judges mutants in forked children."""
+
+    def __init__(self, plan: dict[str, Any], out: str, started: float) -> None:
+        self.plan = plan
+        self.out = out
+        self.deadline = started + float(plan["deadline_s"])
+        self.tests: list[str] = plan["tests"]
+        self.items: dict[str, pytest.Item] = {}
+        self.state = State()
+        self.sources: dict[str, str] = {}
+        self.functions: dict[tuple[str, str, int], list[types.FunctionType]] = {}
+        self.flags: dict[str, int] = {}
+        self._failed = False
+        self.failure = ""
+        self._last_write = 0.0
+
+    # pytest hooks
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember every collected item by node id."""
+        self.items = {item.nodeid: item for item in items}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """In a child: note any failed phase of the test being run."""
+        if report.failed and not self._failed:
+            self._failed = True
+            lines = report.longreprtext.strip().splitlines()
+            self.failure = f"{report.when}: {lines[-1] if lines else 'failed'}"[:300]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Judge the mutants instead of running the suite."""
+        self._prepare()
+        Scheduler(self).run()
+        self.write(final=True)
+        return True
+
+    # parent side
+
+    def _prepare(self) -> None:
+        for path, sha in self.plan["files"].items():
+            full = f"{WORKSPACE}/{path}"
+            try:
+                with open(full, encoding="utf-8-sig", errors="replace", newline="") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            if hashlib.sha256(text.encode()).hexdigest() == sha:
+                self.sources[full] = text
+                self.flags[full] = _future_flags(text)
+            else:
+                self.state.notes.append(f"{path} changed during the run; its mutants are errors")
+        wanted = set(self.sources)
+        for obj in gc.get_objects():
+            if isinstance(obj, types.FunctionType) and obj.__code__.co_filename in wanted:
+                code = obj.__code__
+                key = (code.co_filename, code.co_qualname, code.co_firstlineno)
+                self.functions.setdefault(key, []).append(obj)
+
+    def write(self, final: bool = False) -> None:
+        """Rewrite OUT/results.json (at most every couple of seconds unless final)."""
+        now = time.monotonic()
+        if not final and now - self._last_write < WRITE_EVERY_S:
+            return
+        self._last_write = now
+        state = self.state
+        data = {
+            "results": state.results,
+            "cutoff": state.cutoff,
+            "collected": len(self.items),
+            "notes": state.notes,
+            "final": final,
+        }
+        _dump(f"{self.out}/results.json", data)
+
+    # child side
+
+    def judge(self, mutant: dict[str, Any]) -> dict[str, Any]:
+        """In a child: plant the mutant and run its tests until one fails."""
+        path = f"{WORKSPACE}/{mutant['path']}"
+        if path not in self.sources:
+            return {"status": "error", "detail": "source file changed or unreadable"}
+        planted = Planter(self, path).plant(mutant)
+        if isinstance(planted, dict):
+            return planted
+        tests: list[int] = mutant["tests"]
+        for position, index in enumerate(tests):
+            following = tests[position + 1] if position + 1 < len(tests) else None
+            if self.run_test(index, following):
+                return {"status": "killed", "by": index, "how": planted, "detail": self.failure}
+        return {"status": "survived", "how": planted}
+
+    def control(self, path: str, test: int) -> dict[str, Any]:
+        """In a child: re-execute the original module, then run one test on it."""
+        try:
+            Planter(self, path).reexec(self.sources[path])
+        except Exception as exc:  # noqa: BLE001 - candidate code: anything can be raised
+            return {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"status": "failed" if self.run_test(test) else "passed"}
+
+    def run_test(self, index: int, following: int | None = None) -> bool:
+        """Run one test through pytest's protocol; True when it failed."""
+        item = self.items.get(self.tests[index])
+        if item is None:
+            return False
+        after = self.items.get(self.tests[following]) if following is not None else None
+        self._failed = False
+        # Tearing down only to what the next test shares keeps module and session fixtures up;
+        # after the last test the child exits, so nothing beyond the test's own is torn down.
+        item.ihook.pytest_runtest_protocol(item=item, nextitem=after or item)
+        return self._failed
+
+
+class Planter:
+    """Plants one mutant in this (child) process."""
+
+    def __init__(self, session: MutationSession, path: str) -> None:
+        self.session = session
+        self.path = path
+        self.text = session.sources[path]
+
+    def plant(self, mutant: dict[str, Any]) -> str | dict[str, Any]:
+        """How the mutant was planted, or an error/killed result when it could not be."""
+        start, end, replacement = mutant["start"], mutant["end"], mutant["replacement"]
+        mutated = self.text[:start] + replacement + self.text[end:]
+        if not self.modules():
+            MutatedSource.install(self.path, mutated)
+            return "import"
+        if mutant["kind"] == "function" and self.swap(mutant, mutated):
+            return "code"
+        try:
+            self.reexec(mutated)
+        except Exception as exc:  # noqa: BLE001 - the mutated module fails to import
+            return {"status": "reexec-failed", "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        return "reexec"
+
+    def modules(self) -> list[types.ModuleType]:
+        """Loaded modules whose file is this one (a module can be imported under two names)."""
+        return [
+            m
+            for m in list(sys.modules.values())
+            if isinstance(m, types.ModuleType) and getattr(m, "__file__", None) == self.path
+        ]
+
+    def swap(self, mutant: dict[str, Any], mutated: str) -> bool:
+        """Give the live functions enclosing the mutant their mutated code; False if none."""
+        first, last = mutant["chunk"]
+        flags = self.session.flags[self.path]
+        shift = len(mutant["replacement"]) - (mutant["end"] - mutant["start"])
+        starts = _line_starts(self.text)
+        before = self.text[starts[first - 1] : starts[last]]
+        after = mutated[starts[first - 1] : starts[last] + shift]
+        old: types.CodeType | None = _compile(before, first, self.path, flags)
+        new: types.CodeType | None = _compile(after, first, self.path, flags)
+        swapped = 0
+        for kind, name, line in mutant["scopes"]:
+            old, new = _child_code(old, name, line), _child_code(new, name, line)
+            if old is None or new is None:
+                return False
+            if kind != "def":
+                continue
+            key = (self.path, old.co_qualname, old.co_firstlineno)
+            for function in self.session.functions.get(key, []):
+                if len(function.__closure__ or ()) != len(new.co_freevars):
+                    return False
+                function.__code__ = new
+                swapped += 1
+        return swapped > 0
+
+    def reexec(self, source: str) -> None:
+        """Run `source` as this module again, and point other modules at the new objects."""
+        code = compile(source, self.path, "exec", dont_inherit=True)
+        replaced: dict[int, object] = {}
+        for module in self.modules():
+            namespace = vars(module)
+            before = dict(namespace)
+            exec(code, namespace)  # noqa: S102 - the candidate's own module, in the sandbox
+            for name, old in before.items():
+                if name in namespace and namespace[name] is not old:
+                    replaced[id(old)] = namespace[name]
+        if replaced:
+            _rebind(replaced, self.path)
+
+
+def _rebind(replaced: dict[int, object], skip: str) -> None:
+    for module in list(sys.modules.values()):
+        origin = getattr(module, "__file__", None) or ""
+        if not origin.startswith(WORKSPACE + "/") or origin == skip:
+            continue
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            new = replaced.get(id(value))
+            if new is not None:
+                namespace[name] = new
+
+
+class MutatedSource(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves one file's mutated text when it is first imported (never writes a .pyc)."""
+
+    def __init__(self, path: str, source: str) -> None:
+        self.path = path
+        self.source = source
+
+    @classmethod
+    def install(cls, path: str, source: str) -> None:
+        """Put the hook first on sys.meta_path."""
+        sys.meta_path.insert(0, cls(path, source))
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """The real spec, with this loader, when the module is the mutated file."""
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.origin != self.path:
+            return None
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        """Default module creation."""
+        return
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Execute the mutated text as the module."""
+        code = compile(self.source, self.path, "exec", dont_inherit=True)
+        exec(code, vars(module))  # noqa: S102 - the candidate's own module, in the sandbox
+
+
+class Scheduler:
+    """Runs jobs in children, a few at a time, within the deadline; decides the cut-off."""
+
+    def __init__(self, session: MutationSession) -> None:
+        self.session = session
+        self.plan = session.plan
+        self.state = session.state
+        self.mutants: list[dict[str, Any]] = self.plan["mutants"]
+        self.pending: deque[dict[str, Any]] = deque(self.mutants)
+        self.controls: deque[tuple[str, int]] = deque()
+        self.running: dict[int, Job] = {}
+        self.workers = max(1, int(self.plan.get("workers", 1)))
+        self.batch = max(1, int(self.plan.get("first_batch", 16)))
+        self.ladder: list[int] = self.plan["ladder"]
+        self.started = time.monotonic()
+        self.decided = False
+
+    def run(self) -> None:
+        """Until every planned job is done or the deadline is near."""
+        while self.pending or self.controls or self.running:
+            if time.monotonic() >= self.session.deadline:
+                self._stop_all()
+                self.state.notes.append("stopped at the deadline")
+                break
+            self._launch()
+            self._wait()
+            self._decide()
+            self.session.write()
+        self._finish_cutoff()
+
+    def _launch(self) -> None:
+        while len(self.running) < self.workers and (self.controls or self.pending):
+            if self.controls:
+                path, test = self.controls.popleft()
+                timeout = 3 * float(self.plan["durations"][test]) + 1
+                self._fork({"path": path, "rank": -1}, timeout, (path, test))
+            else:
+                mutant = self.pending.popleft()
+                self._fork(mutant, float(mutant["timeout_s"]), None)
+
+    def _fork(
+        self, mutant: dict[str, Any], timeout_s: float, control: tuple[str, int] | None
+    ) -> None:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child(self.session, mutant, control, write_fd)
+        os.close(write_fd)
+        with contextlib.suppress(OSError):  # the child already did it, or is gone
+            os.setpgid(pid, pid)
+        self.running[read_fd] = Job(mutant, pid, read_fd, time.monotonic(), timeout_s, control)
+
+    def _wait(self) -> None:
+        if not self.running:
+            return
+        now = time.monotonic()
+        soonest = min(j.started + j.timeout_s for j in self.running.values())
+        wait = max(0.0, min(soonest, self.session.deadline) - now)
+        ready, _, _ = select.select(list(self.running), [], [], min(wait, 1.0))
+        for fd in ready:
+            job = self.running[fd]
+            chunk = os.read(fd, 65536)
+            if chunk:
+                job.buffer += chunk
+                continue
+            self._reap(job, _message(job.buffer))
+        now = time.monotonic()
+        for job in list(self.running.values()):
+            if now - job.started > job.timeout_s:
+                _kill(job.pid)
+                self._reap(job, {"status": "timeout"})
+
+    def _reap(self, job: Job, message: dict[str, Any]) -> None:
+        del self.running[job.fd]
+        os.close(job.fd)
+        _, status = os.waitpid(job.pid, 0)
+        if not message:
+            message = {
+                "status": "killed",
+                "detail": f"the test process died ({_exit_text(status)})",
+            }
+        message["s"] = round(time.monotonic() - job.started, 4)
+        if job.control is not None:
+            self._control_done(job.control, message.get("status") == "passed")
+        else:
+            self._mutant_done(job.mutant, message)
+
+    def _mutant_done(self, mutant: dict[str, Any], message: dict[str, Any]) -> None:
+        if message.get("status") == "reexec-failed":
+            # The mutated module no longer imports: that breaks every test that imports it,
+            # unless re-executing this module breaks tests anyway; a control run tells.
+            message = {**message, "status": "killed", "by": mutant["tests"][0], "how": "reexec"}
+        if message.get("status") == "killed" and message.get("how") == "reexec":
+            key = (mutant["path"], int(message["by"]))
+            known = self.state.controls.get(key)
+            if known is None:
+                self.state.waiting.setdefault(key, []).append({**mutant, "message": message})
+                if len(self.state.waiting[key]) == 1:
+                    self.controls.append((f"{WORKSPACE}/{key[0]}", key[1]))
+                return
+            message = message if known else _uncontrolled(message)
+        self.state.results[int(mutant["id"])] = message
+
+    def _control_done(self, control: tuple[str, int], passed: bool) -> None:
+        key = (control[0][len(WORKSPACE) + 1 :], control[1])
+        self.state.controls[key] = passed
+        for waiting in self.state.waiting.pop(key, []):
+            message = waiting.pop("message")
+            self.state.results[int(waiting["id"])] = message if passed else _uncontrolled(message)
+
+    def _decide(self) -> None:
+        """After the first batch: commit to as many mutants as the time left allows."""
+        done = len(self.state.results)
+        if self.decided or done < min(self.batch, len(self.mutants)):
+            return
+        self.decided = True
+        elapsed = time.monotonic() - self.started
+        left = self.session.deadline - time.monotonic()
+        affordable = int(left / max(elapsed / done, 1e-6) * BATCH_SAFETY)
+        reach = done + len(self.running) + affordable
+        if reach >= len(self.mutants):
+            self.state.cutoff = int(self.plan["total"])
+            return
+        cutoff = _floor_to(self.ladder, int(self.mutants[reach]["rank"]))
+        self.state.cutoff = cutoff
+        self.pending = deque(m for m in self.pending if int(m["rank"]) < cutoff)
+
+    def _finish_cutoff(self) -> None:
+        """The cut-off actually reached: every covered mutant before it has a result."""
+        unfinished = [
+            int(m["rank"]) for m in self.mutants if int(m["id"]) not in self.state.results
+        ]
+        planned = self.state.cutoff if self.state.cutoff is not None else int(self.plan["total"])
+        reached = min([planned, *unfinished]) if unfinished else planned
+        self.state.cutoff = reached if reached == planned else _floor_to(self.ladder, reached)
+
+    def _stop_all(self) -> None:
+        for job in list(self.running.values()):
+            _kill(job.pid)
+            del self.running[job.fd]
+            os.close(job.fd)
+            os.waitpid(job.pid, 0)
+        self.pending.clear()
+        self.controls.clear()
+        self.state.waiting.clear()
+
+
+def _child(
+    session: MutationSession, mutant: dict[str, Any], control: tuple[str, int] | None, fd: int
+) -> None:
+    message: dict[str, Any]
+    try:
+        os.setpgid(0, 0)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        message = session.control(*control) if control is not None else session.judge(mutant)
+    except BaseException as exc:  # noqa: BLE001 - whatever happens, the parent hears of it
+        message = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"[:300]}
+    try:
+        os.write(fd, json.dumps(message).encode())
+    finally:
+        os._exit(0)
+
+
+def _uncontrolled(message: dict[str, Any]) -> dict[str, Any]:
+    detail = "re-executing this module makes the killing test fail even unmutated"
+    return {**message, "status": "error", "detail": detail}
+
+
+def _floor_to(ladder: list[int], value: int) -> int:
+    fitting = [step for step in ladder if step <= value]
+    return fitting[-1] if fitting else 0
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _message(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _future_flags(text: str) -> int:
+    flags = 0
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError):
+        return 0
+    for stmt in body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            for alias in stmt.names:
+                flags |= getattr(getattr(__future__, alias.name, None), "compiler_flag", 0)
+    return flags
+
+
+def _compile(chunk: str, first: int, path: str, flags: int) -> types.CodeType:
+    padded = "\n" * (first - 1) + chunk
+    code: types.CodeType = compile(padded, path, "exec", flags=flags, dont_inherit=True)
+    return code
+
+
+def _child_code(code: types.CodeType | None, name: str, line: int) -> types.CodeType | None:
+    if code is None:
+        return None
+    found = [c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == name]
+    exact = [c for c in found if c.co_firstlineno == line]
+    if exact:
+        return exact[0]
+    return found[0] if len(found) == 1 else None
+
+
+def run_main(out: str) -> int:
+    """Judge the planned mutants: write OUT/results.json."""
+    started = time.monotonic()
+    plan = _load(f"{out}/plan.json")
+    session = MutationSession(plan, out, started)
+    files = sorted({nodeid.split("::", 1)[0] for nodeid in plan["tests"]})
+    args = [*plan["pytest_args"], f"--rootdir={WORKSPACE}", *files]
+    code = int(pytest.main(args, plugins=[session]))
+    if not os.path.exists(f"{out}/results.json"):
+        session.state.notes.append(f"pytest ended before judging (exit code {code})")
+        session.write(final=True)
+    return 0
+
+
+def _load(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict):
+        raise SystemExit(f"{path}: not a JSON object")
+    return data
+
+
+def _dump(path: str, data: object) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: `map OUT` or `run OUT`."""
+    if len(argv) != 3 or argv[1] not in ("map", "run"):
+        print("usage: python -m proofwork_mutate map|run OUT", file=sys.stderr)
+        return 2
+    return map_main(argv[2]) if argv[1] == "map" else run_main(argv[2])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
