@@ -1,0 +1,87 @@
+"""The mutation probe end to end, in a real sandbox, on projects the test suite ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ContextFactory
+
+from proofwork.evidence import Status
+from proofwork.probes.mutation import MutationProbe
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "mutation"
+
+
+def project(name: str, tests: str | None = None) -> dict[str, str]:
+    """A fixture project's files; `tests` picks one of its test folders as `tests/`."""
+    root = FIXTURES / name
+    files = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_file() and relative.parts[0] not in ("strong", "weak"):
+            files[str(relative)] = path.read_text()
+    if tests is not None:
+        for path in (root / tests).iterdir():
+            files[f"tests/{path.name}"] = path.read_text()
+    return files
+
+
+@pytest.mark.slow
+def test_a_suite_that_asserts_behaviour_scores_far_above_one_that_only_runs_the_code(
+    make_context: ContextFactory,
+) -> None:
+    strong = MutationProbe().run(make_context(project("shop", "strong")))
+    weak = MutationProbe().run(make_context(project("shop", "weak")))
+    assert strong.status is Status.OK and weak.status is Status.OK, (strong.error, weak.error)
+    for evidence in (strong, weak):
+        assert evidence.metrics["mutation.exact"] is True
+        assert evidence.metrics["mutation.not_covered"] == 0  # the same coverage: every line
+        assert evidence.metrics["mutation.total"] == evidence.metrics["mutation.sampled"]
+    assert strong.metrics["mutation.total"] == weak.metrics["mutation.total"]
+    assert strong.metrics["mutation.score_percent"] >= 80
+    assert weak.metrics["mutation.score_percent"] <= 45
+    survivors = [f for f in weak.findings if f.rule == "mutation.survived"]
+    assert survivors and all(f.diff and f.path == "shop/orders.py" for f in survivors)
+    first = weak.findings[0]
+    assert first.rule == "mutation.function" and first.message.startswith("orders.total: ")
+
+
+@pytest.mark.slow
+def test_the_same_submission_gives_the_same_result(make_context: ContextFactory) -> None:
+    runs = [MutationProbe().run(make_context(project("shop", "strong"))) for _ in range(2)]
+    assert runs[0].metrics == runs[1].metrics
+    assert [f.diff for f in runs[0].findings] == [f.diff for f in runs[1].findings]
+
+
+@pytest.mark.slow
+def test_a_project_without_tests_scores_zero_with_every_mutant_not_covered(
+    make_context: ContextFactory,
+) -> None:
+    evidence = MutationProbe().run(make_context(project("shop")))
+    metrics = evidence.metrics
+    assert evidence.status is Status.OK, evidence.error
+    assert metrics["mutation.score_percent"] == 0.0
+    assert metrics["mutation.total"] > 20
+    assert metrics["mutation.not_covered"] == metrics["mutation.total"]
+    assert metrics["mutation.killed"] == metrics["mutation.survived"] == 0
+
+
+@pytest.mark.slow
+def test_a_src_layout_whose_test_reads_a_file_next_to_it_and_a_mutant_that_never_ends(
+    make_context: ContextFactory,
+) -> None:
+    evidence = MutationProbe().run(make_context(project("srclayout")))
+    metrics = evidence.metrics
+    assert evidence.status is Status.OK, evidence.error
+    assert metrics["mutation.not_covered"] == 0
+    assert metrics["mutation.errors"] == 0
+    # `size += 1` planted as `size -= 1` loops forever: the per-mutant timeout ends it.
+    assert metrics["mutation.timeout"] >= 1
+    assert metrics["mutation.score_percent"] >= 70
+    assert all(f.path == "src/textkit/words.py" for f in evidence.findings if f.path)
+
+
+def test_it_applies_only_to_projects_with_source(make_context: ContextFactory) -> None:
+    assert not MutationProbe().applies(make_context({"tests/test_x.py": "def test_x(): pass\n"}))
+    assert MutationProbe().applies(make_context({"app.py": "X = 1\n"}))
