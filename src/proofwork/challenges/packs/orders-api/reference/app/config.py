@@ -34,7 +34,7 @@ class Settings:
     retry_max_s: float = 30.0
     retry_poll_s: float = 0.5
     pending_alert_s: float = 900.0
-    shutdown_grace_s: float = 8.0
+    shutdown_grace_s: float = 5.0
 
     @property
     def database_path(self) -> Path:
@@ -59,7 +59,7 @@ class Settings:
             retry_max_s=_number(env, "PAYMENT_RETRY_MAX_S", 30.0, float),
             retry_poll_s=_number(env, "PAYMENT_RETRY_POLL_S", 0.5, float),
             pending_alert_s=_number(env, "PAYMENT_PENDING_ALERT_S", 900.0, float),
-            shutdown_grace_s=_number(env, "SHUTDOWN_GRACE_S", 8.0, float),
+            shutdown_grace_s=_number(env, "SHUTDOWN_GRACE_S", 5.0, float),
         )
 
 
