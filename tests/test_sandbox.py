@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from conftest import LoopbackListener, leftover_cgroups, sandbox_processes
 
 from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
 from proofwork.sandbox.base import MiB
-from proofwork.sandbox.process import read_capped
+from proofwork.sandbox.process import SandboxProcess, read_capped
 
 PY = "/usr/bin/python3.11"
 Factory = Callable[..., BwrapSandbox]
@@ -253,3 +254,24 @@ def test_kill_stops_every_process_of_a_service_at_once(sandbox_factory: Factory)
     result = service.kill()
     assert result.exit_code != 0
     assert sandbox_processes(sandbox.uid) == []
+
+
+def test_a_service_started_from_a_short_lived_thread_outlives_the_thread(
+    sandbox_factory: Factory,
+) -> None:
+    # bwrap's --die-with-parent follows the starting *thread*; a harness check that restarts
+    # a service runs in a thread of its own that ends right after.
+    sandbox = sandbox_factory()
+    started: list[object] = []
+    thread = threading.Thread(
+        target=lambda: started.append(sandbox.start(py(SERVICE), limits=Limits(wall_s=30)))
+    )
+    thread.start()
+    thread.join()
+    service = started[0]
+    assert isinstance(service, SandboxProcess)
+    assert wait_for(lambda: b"up" in service.output()[0])
+    time.sleep(0.5)
+    assert service.running
+    result, clean = service.stop(grace_s=5)
+    assert clean and result.exit_code == 0

@@ -202,7 +202,8 @@ def installed(venv: Path) -> set[str]:
     """Normalised names of the distributions installed in a runtime venv."""
     names = set()
     for dist_info in venv.glob("lib/python3*/site-packages/*.dist-info"):
-        names.add(normalise(dist_info.name.rsplit("-", 1)[0]))
+        # "pydantic_core-2.41.5.dist-info": the name is everything before the version.
+        names.add(normalise(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]))
     return names
 
 

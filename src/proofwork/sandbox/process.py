@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -30,6 +31,30 @@ class _Capture:
     @property
     def truncated(self) -> bool:
         return self.total > len(self.data)
+
+
+# bwrap's --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that started
+# the process exits. A service started from a short-lived thread (a check restarting it)
+# would be killed when that thread ends; one long-lived thread starts them all, so "parent
+# death" means this grader process dying, as intended.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proofwork-spawner")
+
+
+def spawn(
+    argv: list[str], *, stdin: int, env: dict[str, str], cwd: str | None
+) -> subprocess.Popen[bytes]:
+    """Popen from the long-lived spawner thread (see _SPAWNER)."""
+    return _SPAWNER.submit(
+        subprocess.Popen,
+        argv,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=env,
+        close_fds=True,
+        cwd=cwd,
+    ).result()
 
 
 def comm(pid: int) -> str:
@@ -135,14 +160,10 @@ class Execution:
         self._stopped: list[str] = []
         self._lock = threading.Lock()
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             argv,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
             env=env if env is not None else {"PATH": "/usr/bin:/bin"},
-            close_fds=True,
             cwd=cwd,
         )
         self._captures = (_Capture(limits.output_bytes), _Capture(limits.output_bytes))

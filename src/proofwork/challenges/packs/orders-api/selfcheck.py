@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path.cwd()  # the repository being checked: run it from there
 STARTUP_S = 30
 STOP_S = 10
 
