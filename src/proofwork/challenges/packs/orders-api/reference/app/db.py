@@ -70,8 +70,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connection() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.executescript(f"BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:

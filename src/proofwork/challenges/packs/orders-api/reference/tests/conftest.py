@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.db import Database
 from app.main import create_app
 from tests.support import FakePaystream
 
 ClientFactory = Callable[..., TestClient]
 
 
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the schema, built once; creating one costs a few fsyncs per test otherwise."""
+    db = Database(tmp_path_factory.mktemp("template") / "orders.sqlite3")
+    db.create_schema()
+    db.close()
+    return db.path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, empty_database: Path) -> Settings:
+    (tmp_path / "data").mkdir()
+    shutil.copy(empty_database, tmp_path / "data" / empty_database.name)
     return Settings(
         data_dir=tmp_path / "data",
         payments_url="http://paystream.test",
