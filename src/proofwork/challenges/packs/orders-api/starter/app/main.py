@@ -10,8 +10,7 @@ app = FastAPI(title="Fernbrook Orders")
 
 PAYMENTS_URL = os.environ.get("PAYMENTS_URL", "http://localhost:9000")
 
-# the "database"
-products = {}
+products = {}  # sku -> product
 orders = []
 
 
