@@ -222,7 +222,7 @@ def test_a_started_service_stops_cleanly_on_sigterm(sandbox_factory: Factory) ->
     service = sandbox_factory().start(py(SERVICE), limits=Limits(wall_s=30))
     assert wait_for(lambda: b"up" in service.output()[0])
     assert service.running
-    result, clean = service.stop(grace_s=5)
+    result, clean = service.stop(grace_s=5, spare=service.top())
     assert clean
     assert result.exit_code == 0
     assert "draining" in result.text()
@@ -273,5 +273,29 @@ def test_a_service_started_from_a_short_lived_thread_outlives_the_thread(
     assert wait_for(lambda: b"up" in service.output()[0])
     time.sleep(0.5)
     assert service.running
-    result, clean = service.stop(grace_s=5)
+    result, clean = service.stop(grace_s=5, spare=service.top())
     assert clean and result.exit_code == 0
+
+
+DRAINING = """
+import signal, sys, time
+def bye(*_):
+    time.sleep(0.5)  # finish in-flight work
+    print('drained', flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+print('up', flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_a_service_behind_a_shell_drains_when_the_shell_is_spared(
+    sandbox_factory: Factory, workdir: Path
+) -> None:
+    sandbox = sandbox_factory({"service.py": DRAINING})
+    service = sandbox.start(["/bin/sh", "-c", f"{PY} service.py"], limits=Limits(wall_s=30))
+    assert wait_for(lambda: b"up" in service.output()[0])
+    result, clean = service.stop(grace_s=5, spare=service.top())
+    assert clean
+    assert "drained" in result.text()

@@ -102,7 +102,11 @@ class ServiceControl:
         """SIGTERM and wait the pack's grace; whether it exited in time, and how long it took."""
         current = self._take()
         began = time.monotonic()
-        result, clean = current.process.stop(self.job.service.shutdown_timeout_s)
+        # The `sh -c` around the start command is ours, not the candidate's: signalled, it
+        # would die at once and take the sandbox (and a draining service) down with it.
+        # Spared, it exits when the service it runs has finished.
+        wrapper = current.process.top()
+        result, clean = current.process.stop(self.job.service.shutdown_timeout_s, spare=wrapper)
         self._end(current, result)
         return clean, time.monotonic() - began
 

@@ -57,6 +57,15 @@ def spawn(
     ).result()
 
 
+def parent(pid: int) -> int:
+    """A process's parent pid, or 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def comm(pid: int) -> str:
     """A process's command name, or "" when it is gone."""
     try:
@@ -98,10 +107,20 @@ class SandboxProcess:
         """The command's own processes (never the sandbox's init or bwrap itself)."""
         return [pid for pid in self._pids() if comm(pid) not in ("bwrap", "")]
 
-    def signal(self, signum: int) -> int:
-        """Send a signal to every process of the command, as a service manager would."""
+    def top(self) -> int | None:
+        """The command's first process (what argv started), while it runs."""
+        launcher = self.execution.proc.pid
+        for pid in self.pids():
+            if pid == launcher or comm(parent(pid)) == "bwrap":
+                return pid
+        return None
+
+    def signal(self, signum: int, spare: int | None = None) -> int:
+        """Send a signal to every process of the command (but `spare`), as systemd would."""
         sent = 0
         for pid in self.pids():
+            if pid == spare:
+                continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signum)
                 sent += 1
@@ -126,9 +145,10 @@ class SandboxProcess:
                 self._cleanup()
         return self._result
 
-    def stop(self, grace_s: float) -> tuple[ExecResult, bool]:
-        """SIGTERM, then SIGKILL after `grace_s`; the result and whether it exited in time."""
-        self.signal(signal.SIGTERM)
+    def stop(self, grace_s: float, spare: int | None = None) -> tuple[ExecResult, bool]:
+        """SIGTERM (all but `spare`), SIGKILL after `grace_s`; the result, and whether the
+        whole command exited by itself in time."""
+        self.signal(signal.SIGTERM, spare=spare)
         clean = self.execution.exited(grace_s)
         if not clean:
             self.execution.stop()
