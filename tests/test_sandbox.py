@@ -222,7 +222,7 @@ def test_a_started_service_stops_cleanly_on_sigterm(sandbox_factory: Factory) ->
     service = sandbox_factory().start(py(SERVICE), limits=Limits(wall_s=30))
     assert wait_for(lambda: b"up" in service.output()[0])
     assert service.running
-    result, clean = service.stop(grace_s=5, spare=service.top())
+    result, clean = service.stop(grace_s=5)
     assert clean
     assert result.exit_code == 0
     assert "draining" in result.text()
@@ -273,7 +273,7 @@ def test_a_service_started_from_a_short_lived_thread_outlives_the_thread(
     assert wait_for(lambda: b"up" in service.output()[0])
     time.sleep(0.5)
     assert service.running
-    result, clean = service.stop(grace_s=5, spare=service.top())
+    result, clean = service.stop(grace_s=5)
     assert clean and result.exit_code == 0
 
 
