@@ -58,10 +58,12 @@ def test_the_demo_quality_sample_has_a_failing_and_a_flaky_test(
 
 
 @pytest.mark.slow
-def test_every_probe_that_ran_completed(reports: dict[str, dict[str, Any]]) -> None:
+def test_no_probe_errored_or_timed_out(reports: dict[str, dict[str, Any]]) -> None:
     for name, report in reports.items():
         statuses = {probe["name"]: probe["status"] for probe in report["probes"]}
-        assert set(statuses.values()) == {"ok"}, (name, statuses)
+        # "skipped" is fine: challenge-only probes have nothing to measure in a generic grade.
+        assert not {"error", "timeout"} & set(statuses.values()), (name, statuses)
+        assert statuses["tests"] == statuses["install"] == "ok", (name, statuses)
 
 
 @pytest.mark.slow
