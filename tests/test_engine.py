@@ -93,6 +93,10 @@ def test_a_failed_install_is_a_finding_and_the_run_goes_on(
     assert "proofwork-no-such-package-7d1c" in failed[0].message
     assert "No matching distribution" in failed[0].message
     assert report.metrics["tests.passed"] > 0
+    # A failure may have been the network's: the next grade tries again instead of reusing it.
+    again = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    assert again.metrics["install.cached"] is False
+    assert again.metrics["install.failed"] == 1
 
 
 def test_a_project_without_tests_reports_none_collected(workdir: Path, settings: Settings) -> None:
@@ -134,3 +138,20 @@ def test_a_probe_is_skipped_once_the_budget_is_spent(workdir: Path, settings: Se
     evidence = run_probe(CrashingProbe(), ctx)
     assert evidence.status is Status.SKIPPED
     assert "budget" in (evidence.error or "")
+
+
+@pytest.mark.slow
+def test_a_projects_test_extras_cannot_replace_the_measuring_tools(
+    workdir: Path, settings: Settings
+) -> None:
+    project = copy_fixture("minilib", workdir)
+    (project / "requirements-test.txt").write_text("pytest>=8\ncoverage\n")
+    (project / "tests" / "test_versions.py").write_text(
+        "import coverage, pytest\n\n"
+        "def test_versions():\n"
+        "    assert (pytest.__version__, coverage.__version__) == ('8.4.2', '7.17.3')\n"
+    )
+    report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+    assert "tests/test_versions.py" not in str([f.path for f in report.findings])
+    assert report.metrics["install.failed"] == 0
+

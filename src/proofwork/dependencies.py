@@ -170,6 +170,7 @@ class Installer:
     cache_dir: Path
     index_url: str | None
     limits: Limits
+    constraints: tuple[str, ...] = ()  # pins the grader's own tools (pytest, coverage)
 
     def install(self, request: InstallRequest, submission_sha: str) -> tuple[Path | None, Evidence]:
         """The layer to mount at /deps (None when nothing was requested), and the evidence."""
@@ -183,7 +184,9 @@ class Installer:
         )
         layer = self.cache_dir / key
         record = _load_record(layer)
-        if record is None:
+        # Only a complete install is reused: a failure may have been the network's, not the
+        # submission's, and must not stick to every later grade.
+        if record is None or record.get("failed"):
             record = self._build(layer, request)
             evidence.metrics["install.cached"] = False
         else:
@@ -228,11 +231,17 @@ class Installer:
     def _pip(self, args: list[str], layer: Path) -> ExecResult:
         index = ["--index-url", self.index_url] if self.index_url else []
         pip = [self.python, "-m", "pip", "install", "--target", DEPS, "--upgrade"]
-        pip += ["--no-warn-script-location", "--progress-bar", "off", *index, *args]
-        # pip builds inside the source tree: give it a private copy, without .git.
+        pip += ["--no-warn-script-location", "--progress-bar", "off", *index]
+        pip += ["--constraint", "/tmp/grader-tools.txt", *args]  # noqa: S108 - sandbox tmpfs
+        # pip builds inside the source tree: give it a private copy, without .git. The
+        # constraints keep a project's test extras from swapping the tools that measure it.
         # (/tmp is the sandbox's private tmpfs, not the host's.)
+        pins = shlex.quote("\n".join(self.constraints) + "\n")
         copy = f"tar -C {WORKSPACE} --exclude=./.git -cf - . | tar -C /tmp/src -xf -"
-        script = f"mkdir -p /tmp/src && {copy} && cd /tmp/src && exec {shlex.join(pip)}"
+        script = (
+            f"printf %s {pins} > /tmp/grader-tools.txt && mkdir -p /tmp/src && {copy} "
+            f"&& cd /tmp/src && exec {shlex.join(pip)}"
+        )
         return self.sandbox.run(
             ["/bin/sh", "-c", script],
             limits=self.limits,

@@ -259,6 +259,7 @@ def _install(
         runtime_mounts=env.mounts,
         cache_dir=settings.deps_cache_dir,
         index_url=settings.index_url,
+        constraints=runtime.tool_pins(),
         limits=Limits(
             wall_s=budget.share(300),
             memory_bytes=settings.memory_mb * 1024 * 1024,

@@ -89,6 +89,15 @@ def _plugin_text(name: str) -> str:
     return files("proofwork.runtimes").joinpath(name).read_text()
 
 
+# The tools that measure a submission: a project's own requirements may not replace them.
+TOOLS = ("pytest", "coverage", "pytest-timeout")
+
+
+def tool_pins() -> tuple[str, ...]:
+    """The base runtime's pins of the measuring tools, as pip constraints."""
+    return tuple(r for r in requirements("base") if normalise(r.split("==")[0]) in TOOLS)
+
+
 def runtime_dir(settings: Settings, name: str, extra: tuple[str, ...] = ()) -> Path:
     """Where a runtime lives: named by a hash of interpreter and contents, so changes rebuild."""
     python = settings.runtime_python
