@@ -154,4 +154,3 @@ def test_a_projects_test_extras_cannot_replace_the_measuring_tools(
     report = grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
     assert "tests/test_versions.py" not in str([f.path for f in report.findings])
     assert report.metrics["install.failed"] == 0
-
