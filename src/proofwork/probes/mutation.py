@@ -40,17 +40,21 @@ SURVIVOR_FINDINGS_MAX = 200
 RUN_ARGS = [*PYTEST_ARGS, "--continue-on-collection-errors"]
 
 
-def mutation_files(ctx: ProbeContext) -> list[SourceFile]:
+def mutation_files(ctx: ProbeContext, only: tuple[str, ...] = ()) -> list[SourceFile]:
     """The files the tests probe measures coverage of: source (not tests) under the source
-    root, minus its omit patterns. Mutants anywhere else could never be covered."""
+    root, minus its omit patterns (mutants anywhere else could never be covered); with `only`,
+    just the relative paths matching one of those globs."""
     root = ctx.environment.source_roots[0]
     found = []
     for source in sources.scan(ctx.workspace).sources:
         full = f"{WORKSPACE}/{source.path}"
-        if full.startswith(root.rstrip("/") + "/") and not any(
-            fnmatch.fnmatch(full, pattern) for pattern in OMIT
-        ):
-            found.append(source)
+        if not full.startswith(root.rstrip("/") + "/"):
+            continue
+        if any(fnmatch.fnmatch(full, pattern) for pattern in OMIT):
+            continue
+        if only and not any(fnmatch.fnmatch(source.path, pattern) for pattern in only):
+            continue
+        found.append(source)
     return found
 
 
@@ -63,37 +67,63 @@ class Judged:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Measurement:
+    """The evidence, and each judged mutant behind it (for benchmarks and deeper reports)."""
+
+    evidence: Evidence
+    judged: Judged = field(default_factory=Judged)
+    generated: Generated = field(default_factory=Generated)
+
+
 class MutationProbe:
     name = "mutation"
     stage = 25
 
-    def __init__(self, *, profile: Profile | None = None, seed: int = DEFAULT_SEED) -> None:
+    def __init__(
+        self,
+        *,
+        profile: Profile | None = None,
+        seed: int = DEFAULT_SEED,
+        only: tuple[str, ...] = (),
+        pytest_args: tuple[str, ...] = (),
+    ) -> None:
         self.profile = profile or Profile()
         self.seed = seed
+        self.only = only  # globs of relative paths to mutate (default: all source)
+        self.run_args = [*RUN_ARGS, *pytest_args]
 
     def applies(self, ctx: ProbeContext) -> bool:
         """Any source file to mutate."""
-        return bool(mutation_files(ctx))
+        return bool(mutation_files(ctx, self.only))
 
     def run(self, ctx: ProbeContext) -> Evidence:
         """Generate mutants, map coverage, judge (a sample of) them, report the score."""
-        evidence = Evidence(self.name)
+        return self.measure(ctx).evidence
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        """`run`, keeping every judged mutant."""
+        measured = Measurement(Evidence(self.name))
+        evidence = measured.evidence
         deadline = time.monotonic() + self._allotment(ctx)
-        generated = generate(mutation_files(ctx), profile=self.profile, exclude=EXCLUDE_ALSO)
+        files = mutation_files(ctx, self.only)
+        generated = generate(files, profile=self.profile, exclude=EXCLUDE_ALSO)
+        measured.generated = generated
         evidence.metrics.update(_generation_metrics(generated))
         if not generated.mutants:
             evidence.metrics.update(_score_metrics(score([], total=0)))
-            return evidence
+            return measured
         cmap = self._map(ctx, evidence, deadline)
         if cmap is None:
-            return evidence
+            return measured
         judged = self._judge(ctx, evidence, generated.mutants, cmap, deadline)
+        measured.judged = judged
         final = score(judged.results, total=len(generated.mutants))
         evidence.metrics.update(_score_metrics(final))
         evidence.findings.extend(findings(judged.results, self.name))
         if judged.notes:
             evidence.add_artifact("mutation-notes", "\n".join(judged.notes))
-        return evidence
+        return measured
 
     def _allotment(self, ctx: ProbeContext) -> float:
         pack_budget = getattr(
@@ -110,7 +140,7 @@ class MutationProbe:
         rc = coverage_rc(source).replace("branch = True", "branch = False")
         rc = rc.replace(f"data_file = {OUT}/.coverage", f"data_file = {OUT}/.coverage-map")
         (ctx.outdir / "map-coveragerc").write_text(rc)
-        plan = {"rc": f"{OUT}/map-coveragerc", "pytest_args": RUN_ARGS}
+        plan = {"rc": f"{OUT}/map-coveragerc", "pytest_args": self.run_args}
         (ctx.outdir / "map-plan.json").write_text(json.dumps(plan))
         wall = (deadline - time.monotonic()) * MAP_SHARE
         done = self._sandbox(ctx, "map", wall)
@@ -172,10 +202,10 @@ class MutationProbe:
         cmap: CoverageMap,
         deadline_s: float,
     ) -> None:
-        texts = {s.path: s.text for s in mutation_files(ctx)}
+        texts = {s.path: s.text for s in mutation_files(ctx, self.only)}
         files = {m.path: hashlib.sha256(texts[m.path].encode()).hexdigest() for m in mutants}
         plan = {
-            "pytest_args": RUN_ARGS,
+            "pytest_args": self.run_args,
             "files": files,
             "tests": cmap.tests,
             "durations": cmap.durations,
