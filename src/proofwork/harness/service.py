@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from proofwork.harness.job import DATA, SERVICE_PORT, Job
 from proofwork.sandbox.base import ExecResult, Sandbox
-from proofwork.sandbox.process import SandboxProcess
+from proofwork.sandbox.process import SandboxProcess, comm, parent
 
+SHELLS = ("sh", "dash", "bash")
 REQUEST_ID_KEYS = (
     "request_id",
     "requestid",
@@ -105,7 +106,7 @@ class ServiceControl:
         # The `sh -c` around the start command is ours, not the candidate's: signalled, it
         # would die at once and take the sandbox (and a draining service) down with it.
         # Spared, it exits when the service it runs has finished.
-        wrapper = current.process.top()
+        wrapper = wrapper_shell(current.process)
         result, clean = current.process.stop(self.job.service.shutdown_timeout_s, spare=wrapper)
         self._end(current, result)
         return clean, time.monotonic() - began
@@ -144,6 +145,18 @@ class ServiceControl:
             for stream in (run.stdout, run.stderr):
                 lines += [ln for ln in stream.decode("utf-8", "replace").splitlines() if ln.strip()]
         return lines
+
+
+def wrapper_shell(process: SandboxProcess) -> int | None:
+    """Our `sh -c` around the start command, if it is still a shell running the service.
+
+    With `exec` in the start command the shell has become the service itself, and must be
+    signalled like any other process of it.
+    """
+    top = process.top()
+    if top is None or comm(top) not in SHELLS:
+        return None
+    return top if any(parent(pid) == top for pid in process.pids()) else None
 
 
 def log_metrics(lines: list[str]) -> dict[str, float | int | bool]:
