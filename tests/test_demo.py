@@ -1,4 +1,4 @@
-"""`make demo` end to end: both bundled samples graded in the real sandbox, reports compared."""
+"""`make demo` end to end: the bundled samples graded in the real sandbox, reports compared."""
 
 from __future__ import annotations
 
@@ -102,13 +102,41 @@ def test_copy_sample_skips_what_a_local_test_run_left_behind(tmp_path: Path) -> 
     assert found == ["app.py", "tests", "tests/test_app.py"]
 
 
-def test_every_bundled_sample_is_a_python_project_with_tests(tmp_path: Path) -> None:
+def test_every_bundled_sample_is_a_python_project_graded_the_way_it_needs(
+    tmp_path: Path,
+) -> None:
     for name in demo.sample_names():
         copied = demo.copy_sample(name, tmp_path)
         assert (copied / "pyproject.toml").is_file()
-        assert list((copied / "tests").glob("test_*.py"))
+        if demo.SAMPLES[name].challenge:
+            # A work sample says how to start its service; its starter has no tests on purpose.
+            assert (copied / "proofwork.toml").is_file()
+        else:
+            assert list((copied / "tests").glob("test_*.py"))
 
 
 def test_an_unknown_sample_is_named_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="'nope'"):
         demo.copy_sample("nope", tmp_path)
+
+
+@pytest.mark.slow
+def test_the_work_sample_reference_outscores_its_starter_on_every_signal(
+    reports: dict[str, dict[str, Any]],
+) -> None:
+    def levels(name: str) -> dict[str, int]:
+        signals = reports[name]["signals"]
+        return {s["name"]: s["level"] for s in signals if s["status"] == "scored"}
+
+    reference, starter = levels("orders-api-reference"), levels("orders-api-starter")
+    assert (
+        set(reference)
+        == set(starter)
+        == {
+            "production_readiness",
+            "testing_discipline",
+            "maintainability",
+            "operability",
+        }
+    )
+    assert all(reference[name] > starter[name] for name in reference)

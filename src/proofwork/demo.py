@@ -37,9 +37,35 @@ from proofwork.reports.terminal import (
 )
 from proofwork.sandbox import SandboxError
 
+
+@dataclass(frozen=True)
+class Sample:
+    """A bundled submission: where it lives in the package, and the challenge it answers."""
+
+    description: str
+    path: tuple[str, ...]
+    challenge: str | None = None
+
+
 SAMPLES = {
-    "ledger-solid": "a small, well-factored ledger library with a strong test suite",
-    "ledger-demo": "the same features written the demo way: floats, copy-paste, weak tests",
+    "ledger-solid": Sample(
+        "a small, well-factored ledger library with a strong test suite",
+        ("samples", "ledger-solid"),
+    ),
+    "ledger-demo": Sample(
+        "the same features written the demo way: floats, copy-paste, weak tests",
+        ("samples", "ledger-demo"),
+    ),
+    "orders-api-starter": Sample(
+        "the orders-api work sample as a candidate receives it (demo quality)",
+        ("challenges", "packs", "orders-api", "starter"),
+        challenge="orders-api",
+    ),
+    "orders-api-reference": Sample(
+        "the orders-api work sample taken to production quality",
+        ("challenges", "packs", "orders-api", "reference"),
+        challenge="orders-api",
+    ),
 }
 # What a local run of a sample's tests leaves behind; never part of a graded copy.
 LEFTOVERS = (
@@ -64,13 +90,21 @@ def sample_names() -> list[str]:
 
 
 def samples_root() -> Traversable:
-    """The folder of bundled samples inside the installed package."""
-    return resources.files("proofwork").joinpath("samples")
+    """The installed package, where the bundled samples live as data."""
+    return resources.files("proofwork")
 
 
 def copy_sample(name: str, destination: Path, *, root: Traversable | None = None) -> Path:
-    """Copy a sample to `destination/<name>` without leftovers; return that folder."""
-    source = (root or samples_root()).joinpath(name)
+    """Copy a sample to `destination/<name>` without leftovers; return that folder.
+
+    `root` (for tests) is a folder holding samples by name instead of the package.
+    """
+    if root is not None:
+        source = root.joinpath(name)
+    elif name in SAMPLES:
+        source = samples_root().joinpath(*SAMPLES[name].path)
+    else:
+        raise FileNotFoundError(f"no bundled sample {name!r}; known: {', '.join(SAMPLES)}")
     if not source.is_dir():
         raise FileNotFoundError(f"no bundled sample {name!r}; known: {', '.join(SAMPLES)}")
     target = destination / name
@@ -106,10 +140,18 @@ def runnable_probes() -> tuple[list[str], dict[str, str]]:
 
 
 def grade_sample(
-    source: Path, *, settings: Settings, probes: list[str], out_dir: Path, console: Console
+    source: Path,
+    *,
+    settings: Settings,
+    probes: list[str],
+    out_dir: Path,
+    console: Console,
+    challenge: str | None = None,
 ) -> DemoRun:
     """Grade one copied sample with live progress; write and summarise its reports."""
-    request = engine.GradeRequest(source=source, settings=settings, probes=probes)
+    request = engine.GradeRequest(
+        source=source, settings=settings, probes=probes, challenge=challenge
+    )
     with LiveProgress(console) as progress:
         request.listener = progress.on_event
         report = engine.grade(request)
@@ -127,6 +169,7 @@ def comparison_table(runs: Sequence[DemoRun]) -> Table:
     table.add_column("Tests passed / failed / flaky", justify="right")
     table.add_column("Coverage line / branch", justify="right")
     table.add_column("Findings by severity")
+    table.add_column("Signals (0-4)")
     table.add_column("Time", justify="right")
     for run in runs:
         table.add_row(*_row(run))
@@ -143,8 +186,20 @@ def _row(run: DemoRun) -> list[str]:
         " / ".join(format_metric(value) for value in tests),
         " / ".join(_percent(value) for value in coverage),
         ", ".join(counts) or "none",
+        _signals(run.report),
         format_duration(run.report.duration_s),
     ]
+
+
+def _signals(report: Report) -> str:
+    scored = [s for s in report.signals if s.get("status") == "scored"]
+    if not scored:
+        return MISSING
+    return " ".join(f"{_initials(s['name'])} {s['level']}" for s in scored)
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0].upper() for word in name.split("_"))
 
 
 def _percent(value: MetricValue) -> str:
@@ -164,12 +219,18 @@ def run_demo(out_dir: Path, names: Sequence[str], console: Console) -> tuple[lis
     runs: list[DemoRun] = []
     with tempfile.TemporaryDirectory(prefix="proofwork-demo-") as tmp:
         for name in names:
-            console.rule(f"[bold]{name}[/]: {SAMPLES.get(name, '')}")
+            sample = SAMPLES[name]
+            console.rule(f"[bold]{name}[/]: {sample.description}")
             source = copy_sample(name, Path(tmp))
             try:
                 runs.append(
                     grade_sample(
-                        source, settings=settings, probes=probes, out_dir=out_dir, console=console
+                        source,
+                        settings=settings,
+                        probes=probes,
+                        out_dir=out_dir,
+                        console=console,
+                        challenge=sample.challenge,
                     )
                 )
             except (engine.GradeError, SandboxError) as exc:
