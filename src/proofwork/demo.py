@@ -165,9 +165,11 @@ def grade_sample(
 def comparison_table(runs: Sequence[DemoRun]) -> Table:
     """One row per sample: tests, coverage and findings by severity, side by side."""
     table = Table(title="Samples compared", title_justify="left")
-    table.add_column("Sample")
-    table.add_column("Tests passed / failed / flaky", justify="right")
-    table.add_column("Coverage line / branch", justify="right")
+    # The names tell the rows apart: they never wrap or shrink, the figures do.
+    width = max(len(run.sample) for run in runs) if runs else 0
+    table.add_column("Sample", no_wrap=True, min_width=width)
+    table.add_column("Tests pass/fail/flaky", justify="right")
+    table.add_column("Coverage line/branch", justify="right")
     table.add_column("Findings by severity")
     table.add_column("Signals (0-4)")
     table.add_column("Time", justify="right")
