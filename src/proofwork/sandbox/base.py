@@ -111,3 +111,37 @@ class Sandbox(Protocol):
     ) -> SandboxProcess:
         """Start argv inside the sandbox and return a handle to signal, stop or kill it."""
         ...
+
+
+class RunsByStarting:
+    """`run` for a backend that has `start`: a one-shot command is a started one, awaited."""
+
+    def start(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str] | None = None,
+        cwd: str = WORKSPACE,
+        network: bool = False,
+        mounts: tuple[Mount, ...] = (),
+        stdin: bytes | None = None,
+    ) -> SandboxProcess:
+        """Implemented by each backend."""
+        raise NotImplementedError
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str] | None = None,
+        cwd: str = WORKSPACE,
+        network: bool = False,
+        mounts: tuple[Mount, ...] = (),
+        stdin: bytes | None = None,
+    ) -> ExecResult:
+        """Run argv, wait for it or its deadline, then kill whatever it left behind."""
+        return self.start(
+            argv, limits=limits, env=env, cwd=cwd, network=network, mounts=mounts, stdin=stdin
+        ).wait()

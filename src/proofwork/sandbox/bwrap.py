@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 
 from proofwork.sandbox import cgroups
-from proofwork.sandbox.base import WORKSPACE, ExecResult, Limits, Mount, SandboxError
+from proofwork.sandbox.base import (
+    WORKSPACE,
+    Limits,
+    Mount,
+    RunsByStarting,
+    SandboxError,
+)
 from proofwork.sandbox.process import Execution, SandboxProcess
 
 # Benign, public system files that ordinary programs expect to find.
@@ -108,7 +114,7 @@ def _pids_of(uid: int) -> list[int]:
     return pids
 
 
-class BwrapSandbox:
+class BwrapSandbox(RunsByStarting):
     """Runs commands for one workspace; use as a context manager so the uid is released."""
 
     name = "bwrap"
@@ -252,22 +258,6 @@ class BwrapSandbox:
             joins = " ".join(f'echo $$ > "{p}" &&' for p in group.procs_files())
             launcher = ["/bin/sh", "-c", f'{joins} exec "$@"', "sh", *launcher]
         return launcher
-
-    def run(
-        self,
-        argv: list[str],
-        *,
-        limits: Limits,
-        env: dict[str, str] | None = None,
-        cwd: str = WORKSPACE,
-        network: bool = False,
-        mounts: tuple[Mount, ...] = (),
-        stdin: bytes | None = None,
-    ) -> ExecResult:
-        """Run argv in a fresh sandbox, wait for it or its deadline, then kill what is left."""
-        return self.start(
-            argv, limits=limits, env=env, cwd=cwd, network=network, mounts=mounts, stdin=stdin
-        ).wait()
 
     def start(
         self,

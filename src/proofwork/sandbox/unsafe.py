@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from proofwork.sandbox.base import WORKSPACE, ExecResult, Limits, Mount
+from proofwork.sandbox.base import WORKSPACE, Limits, Mount, RunsByStarting
 from proofwork.sandbox.process import Execution, SandboxProcess, process_group
 
 
-class UnsafeSandbox:
+class UnsafeSandbox(RunsByStarting):
     name = "none"
 
     def __init__(self, workspace: Path) -> None:
@@ -39,22 +39,6 @@ class UnsafeSandbox:
             "limits_enforced": {"wall_clock": "deadline", "output": "capped pipes"},
             "limits_not_enforced": ["memory", "pids", "cpu", "network", "filesystem"],
         }
-
-    def run(
-        self,
-        argv: list[str],
-        *,
-        limits: Limits,
-        env: dict[str, str] | None = None,
-        cwd: str = WORKSPACE,
-        network: bool = False,
-        mounts: tuple[Mount, ...] = (),
-        stdin: bytes | None = None,
-    ) -> ExecResult:
-        """Run argv on the host with sandbox paths translated to host paths."""
-        return self.start(
-            argv, limits=limits, env=env, cwd=cwd, network=network, mounts=mounts, stdin=stdin
-        ).wait()
 
     def start(
         self,
