@@ -312,3 +312,10 @@ def test_a_service_behind_a_shell_drains_when_the_shell_is_spared(
     result, clean = service.stop(grace_s=5, spare=service.top())
     assert clean
     assert "drained" in result.text()
+
+
+def test_a_command_can_be_pinned_to_a_core(sandbox_factory: Factory) -> None:
+    code = "print(open('/proc/self/status').read().split('Cpus_allowed_list:')[1].split()[0])"
+    core = str(max(os.sched_getaffinity(0)))
+    result = sandbox_factory().run(py(code), limits=Limits(wall_s=10, cpuset=core))
+    assert result.text().strip() == core

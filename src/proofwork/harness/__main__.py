@@ -5,6 +5,7 @@ sandbox and shares nothing with it but the namespace's loopback."""
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import socket
@@ -12,14 +13,13 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from proofwork.harness.checks import CheckContext, load_checks, run_checks
-from proofwork.harness.http import Http
 from proofwork.harness.job import PROVIDER_PORT, Job
 from proofwork.harness.provider import Provider
-from proofwork.harness.service import ServiceControl, ServiceError, log_metrics
+from proofwork.harness.service import ServiceControl, log_metrics
 from proofwork.sandbox import open_sandbox
 from proofwork.sandbox.bwrap import BwrapSandbox
 from proofwork.sandbox.unsafe import UnsafeSandbox
@@ -48,39 +48,24 @@ def sandbox_for(job: Job) -> BwrapSandbox | UnsafeSandbox:
     return open_sandbox(job.backend, Path(job.workspace), Path(job.state_dir))
 
 
-def run_acceptance(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]:
-    """Start the service, run the pack's checks against it, stop it with SIGTERM."""
-    only = set(job.only) or None
-    checks = [c for c in load_checks(Path(job.checks_dir)) if only is None or c.id in only]
-    results: dict[str, Any] = {"service": {"started": False}}
-    try:
-        results["service"]["startup_s"] = round(service.start(provider.url), 3)
-    except ServiceError as exc:
-        # Every check fails for the same reason, so the counts mean the same in every run.
-        results["service"]["error"] = str(exc)
-        results["checks"] = [not_run(c.id, c.rule, c.title, str(exc)) for c in checks]
-        return results
-    results["service"]["started"] = True
-    results["service"]["healthz_status"] = service.probe_status()
-    ctx = CheckContext(http=Http(service.base_url), provider=provider, service=service)
-    results["checks"] = [r.to_json() for r in run_checks(checks, ctx)]
-    clean, seconds = service.stop()
-    results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})
-    return results
+# Each kind of harness job is a module with `run(job, service, provider) -> results`.
+KINDS = {
+    "acceptance": "proofwork.harness.acceptance",
+    "load": "proofwork.harness.load",
+    "faults": "proofwork.harness.faults",
+    "durability": "proofwork.harness.durability",
+    "input": "proofwork.harness.fuzz",
+    "operability": "proofwork.harness.operability",
+}
 
 
-def not_run(check_id: str, rule: str, title: str, reason: str) -> dict[str, Any]:
-    """A check that could not run because the service never answered."""
-    return {
-        "id": check_id,
-        "rule": rule,
-        "title": title,
-        "passed": False,
-        "status": "failed",
-        "message": f"not run: {reason}",
-        "exchange": None,
-        "duration_s": 0.0,
-    }
+def runner(kind: str) -> Callable[[Job, ServiceControl, Provider], dict[str, Any]]:
+    """The `run` function of a kind of job."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown harness job kind {kind!r}; known: {', '.join(KINDS)}")
+    run: Callable[[Job, ServiceControl, Provider], dict[str, Any]]
+    run = importlib.import_module(KINDS[kind]).run
+    return run
 
 
 def main(job_path: str) -> int:
@@ -93,12 +78,13 @@ def main(job_path: str) -> int:
     provider.start()
     service = ServiceControl(sandbox_for(job), job)
     try:
-        results = run_acceptance(job, service, provider)
+        results = runner(job.kind)(job, service, provider)
     except Exception as exc:  # noqa: BLE001 - report a harness failure as data, not a crash
         results = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     finally:
         service.close()
         provider.stop()
+    results["cpus"] = job.cpus
     results["logs"] = log_metrics(service.log_lines())
     results["log_sample"] = service.log_lines()[:40]
     results["duration_s"] = round(time.monotonic() - started, 3)

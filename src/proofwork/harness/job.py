@@ -44,6 +44,7 @@ class Job:
     only: list[str] = field(default_factory=list)
     deadline_s: float = 240.0
     cpus: dict[str, str] = field(default_factory=dict)  # "service" / "harness" -> cpu list
+    options: dict[str, Any] = field(default_factory=dict)  # what a kind of job needs (load.toml …)
 
     def write(self, path: Path) -> None:
         """Save for the harness process."""

@@ -29,6 +29,8 @@ class Limits:
     output_bytes: int = 1 * MiB
     output_kill_bytes: int = 64 * MiB
     tmp_bytes: int = 256 * MiB
+    # Cores the command may run on ("0", "0-1"); None leaves it to the scheduler.
+    cpuset: str | None = None
 
     def with_wall(self, seconds: float) -> Limits:
         """The same limits with another deadline."""

@@ -173,6 +173,7 @@ class BwrapSandbox(RunsByStarting):
             if cg and "pids" in cg.enforced
             else ("rlimit (nproc)" if self.root else None),
             "cpu": via if cg and "cpu" in cg.enforced else None,
+            "cpu_pinning": via if cg and "cpuset" in cg.enforced else "taskset",
         }
         return {
             "backend": self.name,
@@ -250,6 +251,8 @@ class BwrapSandbox(RunsByStarting):
             # Address space is a crude memory limit, used only when no cgroup can do better.
             rlimits.append(f"--as={limits.memory_bytes * 2}")
         launcher = ["prlimit", *rlimits, "--"]
+        if limits.cpuset is not None and "cpuset" not in enforced:
+            launcher += ["taskset", "--cpu-list", limits.cpuset]
         if self.root:
             uid = str(self.uid)
             launcher += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]

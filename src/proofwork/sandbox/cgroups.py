@@ -49,7 +49,7 @@ class Controller(Protocol):
     version: str
     enforced: tuple[str, ...]
 
-    def create(self, limits: Limits, cpuset: str | None = None) -> Group:
+    def create(self, limits: Limits) -> Group:
         """A fresh group with these limits applied."""
         ...
 
@@ -159,7 +159,7 @@ class CgroupV1:
             return False
         return os.access(base / PARENT, os.W_OK)
 
-    def create(self, limits: Limits, cpuset: str | None = None) -> V1Group:
+    def create(self, limits: Limits) -> V1Group:
         """Make one group per controller and write the limits."""
         name = uuid.uuid4().hex[:12]
         dirs = {}
@@ -169,14 +169,14 @@ class CgroupV1:
             dirs[controller] = path
         group = V1Group(dirs)
         try:
-            self._apply(group, limits, cpuset)
+            self._apply(group, limits)
         except OSError:
             group.remove()
             raise
         return group
 
     @staticmethod
-    def _apply(group: V1Group, limits: Limits, cpuset: str | None) -> None:
+    def _apply(group: V1Group, limits: Limits) -> None:
         d = group.dirs
         if "memory" in d:
             _write(d["memory"] / "memory.limit_in_bytes", str(limits.memory_bytes))
@@ -193,8 +193,8 @@ class CgroupV1:
             _write(d["cpu"] / "cpu.cfs_quota_us", str(quota))
         if "cpuset" in d:
             _inherit_cpuset(d["cpuset"], d["cpuset"].parent)
-            if cpuset is not None:
-                _write(d["cpuset"] / "cpuset.cpus", cpuset)
+            if limits.cpuset is not None:
+                _write(d["cpuset"] / "cpuset.cpus", limits.cpuset)
 
 
 def _inherit_cpuset(path: Path, parent: Path) -> None:
@@ -272,7 +272,7 @@ class CgroupV2:
         usable = tuple(c for c in cls.WANTED if c in enabled)
         return cls(base, usable) if "memory" in usable or "pids" in usable else None
 
-    def create(self, limits: Limits, cpuset: str | None = None) -> V2Group:
+    def create(self, limits: Limits) -> V2Group:
         """Make one group and write the limits its controllers allow."""
         path = self.base / uuid.uuid4().hex[:12]
         path.mkdir()
@@ -287,8 +287,8 @@ class CgroupV2:
             if "cpu" in self.enforced:
                 quota = max(1000, int(limits.cpus * CFS_PERIOD_US))
                 _write(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
-            if "cpuset" in self.enforced and cpuset is not None:
-                _write(path / "cpuset.cpus", cpuset)
+            if "cpuset" in self.enforced and limits.cpuset is not None:
+                _write(path / "cpuset.cpus", limits.cpuset)
         except OSError:
             group.remove()
             raise

@@ -1,0 +1,147 @@
+"""What every probe that runs the submission's service shares: its start command, the job
+for the harness process, the harness run itself, and the service's own metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from proofwork.challenges import Pack
+from proofwork.evidence import Evidence, MetricValue, Status
+from proofwork.harness.job import DATA, Job, ServiceSpec
+from proofwork.probes.base import ProbeContext
+from proofwork.sandbox.base import MiB
+from proofwork.sandbox.bwrap import BwrapSandbox
+from proofwork.sandbox.process import read_capped
+
+SUBMISSION_CONFIG = "proofwork.toml"
+HARNESS_SLACK_S = 30.0  # start-up, shutdown grace and results beyond the checks themselves
+
+
+class SubmissionConfigError(Exception):
+    """The submission does not say how to start its service."""
+
+
+def start_command(workspace: Path) -> str:
+    """`[service] start` from the submission's proofwork.toml (read without following links)."""
+    raw = read_capped(workspace / SUBMISSION_CONFIG, 64 * 1024)
+    if raw is None:
+        raise SubmissionConfigError(
+            f"{SUBMISSION_CONFIG} is missing (or not a plain file): it must say how to start "
+            'the service, e.g. [service] start = "python -m uvicorn app.main:app --port $PORT"'
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8", errors="replace"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SubmissionConfigError(f"{SUBMISSION_CONFIG} is not valid TOML: {exc}") from exc
+    start = data.get("service", {}).get("start") if isinstance(data.get("service"), dict) else None
+    if not isinstance(start, str) or not start.strip():
+        raise SubmissionConfigError(f"{SUBMISSION_CONFIG} has no [service] start command")
+    return start
+
+
+def cpu_split() -> dict[str, str]:
+    """One core for the service and the rest for the harness, where there are two or more,
+    so the load generator never steals the service's time."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return {}
+    return {"service": str(cores[0]), "harness": ",".join(str(c) for c in cores[1:])}
+
+
+def build_job(
+    ctx: ProbeContext,
+    kind: str,
+    *,
+    deadline_s: float,
+    checks_dir: str = "",
+    options: dict[str, Any] | None = None,
+) -> Job:
+    """The job for one harness run against the submission's service, written to outdir."""
+    pack: Pack = ctx.challenge
+    start = start_command(ctx.workspace)
+    data = ctx.outdir / "data"
+    data.mkdir(exist_ok=True)
+    spec = pack.spec.service
+    sandbox = ctx.sandbox
+    cpus = cpu_split()
+    mounts = [(str(m.source), m.target, m.writable) for m in ctx.environment.mounts]
+    job = Job(
+        kind=kind,
+        backend=sandbox.name,
+        uid=sandbox.uid if isinstance(sandbox, BwrapSandbox) else 0,
+        workspace=str(ctx.workspace),
+        state_dir=str(sandbox.state_dir if isinstance(sandbox, BwrapSandbox) else ctx.outdir),
+        data_dir=str(data),
+        results=str(ctx.outdir / f"{kind}-results.json"),
+        service=ServiceSpec(
+            start=start,
+            health_path=spec.health_path,
+            startup_timeout_s=spec.startup_timeout_s,
+            shutdown_timeout_s=spec.shutdown_timeout_s,
+        ),
+        env=ctx.environment.env,
+        mounts=[*mounts, (str(data), DATA, True)],
+        limits=asdict(ctx.limits(deadline_s, cpuset=cpus.get("service"))),
+        checks_dir=checks_dir,
+        deadline_s=deadline_s,
+        cpus=cpus,
+        options=options or {},
+    )
+    job.write(ctx.outdir / f"{kind}-job.json")
+    return job
+
+
+def run_in_harness(ctx: ProbeContext, job: Job, evidence: Evidence) -> dict[str, Any] | None:
+    """Run the job in a harness process in a fresh network namespace; its results, or None
+    (with the evidence marked as an error) when it wrote none."""
+    argv = ["unshare", "--net", "--", sys.executable, "-m", "proofwork.harness"]
+    argv.append(str(ctx.outdir / f"{job.kind}-job.json"))
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=job.deadline_s + HARNESS_SLACK_S,
+            check=False,
+        )
+        evidence.add_artifact(
+            "harness.log", f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
+    except subprocess.TimeoutExpired as exc:
+        evidence.add_artifact("harness.log", f"harness timed out after {exc.timeout:.0f}s")
+    raw = read_capped(Path(job.results), 32 * MiB)
+    if raw is None:
+        evidence.status, evidence.error = Status.ERROR, "the harness wrote no results"
+        return None
+    results: dict[str, Any] = json.loads(raw)
+    if "error" in results:
+        evidence.status, evidence.error = Status.ERROR, f"harness: {results['error']}"
+        evidence.add_artifact("harness.traceback", str(results.get("traceback", "")))
+    if results.get("log_sample"):
+        evidence.add_artifact("service.log", "\n".join(results["log_sample"]))
+    return results
+
+
+def service_metrics(results: dict[str, Any]) -> dict[str, MetricValue]:
+    """How the service behaved as a process: started, healthy, clean exit, its logs."""
+    service, logs = results.get("service", {}), results.get("logs", {})
+    metrics: dict[str, MetricValue] = {
+        "service.started": bool(service.get("started")),
+        "service.healthz_ok": service.get("healthz_status") == 200,
+        "service.sigterm_clean": bool(service.get("sigterm_clean")),
+    }
+    for key in ("startup_s", "sigterm_s", "healthz_status"):
+        if service.get(key) is not None:
+            metrics[f"service.{key}"] = service[key]
+    metrics.update({k: v for k, v in logs.items() if k.startswith("service.")})
+    cpus = results.get("cpus") or {}
+    metrics["service.cpus"] = str(cpus.get("service", "shared"))
+    metrics["harness.cpus"] = str(cpus.get("harness", "shared"))
+    return metrics
