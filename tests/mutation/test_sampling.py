@@ -55,8 +55,8 @@ def test_within_a_file_the_sample_is_a_shuffle() -> None:
     assert order != sorted(order)
 
 
-def test_the_ladder_steps_by_a_quarter_and_ends_at_the_total() -> None:
-    assert ladder(100) == [32, 40, 50, 62, 78, 98, 100]
+def test_the_ladder_steps_by_fifteen_percent_and_ends_at_the_total() -> None:
+    assert ladder(100) == [32, 37, 42, 49, 56, 64, 74, 85, 98, 100]
     assert ladder(20) == [20]
     assert ladder(0) == [0]
 

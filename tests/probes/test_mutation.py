@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from conftest import ContextFactory
 
 from proofwork.evidence import Status
+from proofwork.probes import tests as tests_probe
+from proofwork.probes.base import OUT
 from proofwork.probes.mutation import MutationProbe
+from proofwork.probes.tests import PYTEST_ARGS, TestsProbe
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mutation"
 
@@ -50,7 +54,9 @@ def test_a_suite_that_asserts_behaviour_scores_far_above_one_that_only_runs_the_
 @pytest.mark.slow
 def test_the_same_submission_gives_the_same_result(make_context: ContextFactory) -> None:
     runs = [MutationProbe().run(make_context(project("shop", "strong"))) for _ in range(2)]
-    assert runs[0].metrics == runs[1].metrics
+    timings = ("mutation.generate_s", "mutation.map_s", "mutation.run_s")
+    first, second = ({k: v for k, v in r.metrics.items() if k not in timings} for r in runs)
+    assert first == second
     assert [f.diff for f in runs[0].findings] == [f.diff for f in runs[1].findings]
 
 
@@ -85,3 +91,24 @@ def test_a_src_layout_whose_test_reads_a_file_next_to_it_and_a_mutant_that_never
 def test_it_applies_only_to_projects_with_source(make_context: ContextFactory) -> None:
     assert not MutationProbe().applies(make_context({"tests/test_x.py": "def test_x(): pass\n"}))
     assert MutationProbe().applies(make_context({"app.py": "X = 1\n"}))
+
+
+@pytest.mark.slow
+def test_it_reuses_the_map_the_tests_probes_coverage_run_recorded(
+    make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = make_context(project("shop", "strong"))
+    tests_out = ctx.outdir.parent / "out-all" / "tests"
+    mutation_out = ctx.outdir.parent / "out-all" / "mutation"
+    for folder in (tests_out, mutation_out):
+        folder.mkdir(parents=True)
+    shared = [*PYTEST_ARGS, "-p", "proofwork_mutate", f"--proofwork-map={OUT}/map.json"]
+    monkeypatch.setattr(tests_probe, "PYTEST_ARGS", shared)
+    tests = TestsProbe().run(dataclasses.replace(ctx, outdir=tests_out))
+    assert (tests_out / "map.json").exists()
+    evidence = MutationProbe().run(
+        dataclasses.replace(ctx, outdir=mutation_out, previous={"tests": tests})
+    )
+    assert evidence.metrics["mutation.map_shared"] is True
+    assert evidence.metrics["mutation.score_percent"] >= 80
+    assert not (mutation_out / "map.json").exists()  # no second instrumented run

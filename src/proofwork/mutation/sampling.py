@@ -20,7 +20,7 @@ from proofwork.mutation.model import Mutant
 DEFAULT_SEED = 20240611
 Z95 = 1.959963984540054
 LADDER_BASE = 32
-LADDER_STEP = 1.25
+LADDER_STEP = 1.15
 
 
 def stratified_order(mutants: Sequence[Mutant], seed: int = DEFAULT_SEED) -> list[Mutant]:
@@ -50,7 +50,7 @@ def _file_seed(seed: int, path: str) -> int:
 
 
 def ladder(total: int) -> list[int]:
-    """Allowed sample sizes: 32, 40, 50, 62 … (x1.25 each), then `total` itself."""
+    """Allowed sample sizes: 32, 37, 42, 49 … (x1.15 each), then `total` itself."""
     steps: list[int] = []
     size = float(LADDER_BASE)
     while round(size) < total:

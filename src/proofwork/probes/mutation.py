@@ -31,7 +31,11 @@ from proofwork.probes.tests import EXCLUDE_ALSO, OMIT, PYTEST_ARGS, coverage_rc
 from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
 from proofwork.sandbox.process import read_capped
 
-BUDGET_SHARE = 0.5  # of the run's remaining time, when the pack does not set `mutation_s`
+# Share of the run's remaining time. A challenge's later probes (acceptance, load, faults) need
+# theirs, so it takes half unless the pack sets `[budget] mutation_s`; in a generic grade no
+# later probe measures anything, so it takes nearly all of it.
+CHALLENGE_SHARE = 0.5
+GENERIC_SHARE = 0.9
 MAP_SHARE = 0.6  # at most this much of the probe's time for the instrumented run
 SETTLE_S = 3.0  # sandbox start and result writing, kept out of the runner's own deadline
 FIRST_BATCH = 16
@@ -107,16 +111,22 @@ class MutationProbe:
         evidence = measured.evidence
         deadline = time.monotonic() + self._allotment(ctx)
         files = mutation_files(ctx, self.only)
+        clock = time.monotonic()
         generated = generate(files, profile=self.profile, exclude=EXCLUDE_ALSO)
         measured.generated = generated
+        evidence.metrics["mutation.generate_s"] = round(time.monotonic() - clock, 3)
         evidence.metrics.update(_generation_metrics(generated))
         if not generated.mutants:
             evidence.metrics.update(_score_metrics(score([], total=0)))
             return measured
+        clock = time.monotonic()
         cmap = self._map(ctx, evidence, deadline)
+        evidence.metrics["mutation.map_s"] = round(time.monotonic() - clock, 3)
         if cmap is None:
             return measured
+        clock = time.monotonic()
         judged = self._judge(ctx, evidence, generated.mutants, cmap, deadline)
+        evidence.metrics["mutation.run_s"] = round(time.monotonic() - clock, 3)
         measured.judged = judged
         final = score(judged.results, total=len(generated.mutants))
         evidence.metrics.update(_score_metrics(final))
@@ -129,12 +139,23 @@ class MutationProbe:
         pack_budget = getattr(
             getattr(getattr(ctx.challenge, "spec", None), "budget", None), "mutation_s", None
         )
-        wanted = float(pack_budget) if pack_budget else ctx.budget.remaining_s * BUDGET_SHARE
+        share = GENERIC_SHARE if ctx.challenge is None else CHALLENGE_SHARE
+        wanted = float(pack_budget) if pack_budget else ctx.budget.remaining_s * share
         return ctx.budget.share(wanted)
 
     # -- phase 1: which tests cover which lines -------------------------------------------
 
     def _map(self, ctx: ProbeContext, evidence: Evidence, deadline: float) -> CoverageMap | None:
+        shared = shared_map(ctx)
+        if shared is not None:
+            evidence.metrics["mutation.map_shared"] = True
+            return shared
+        evidence.metrics["mutation.map_shared"] = False
+        return self._own_map(ctx, evidence, deadline)
+
+    def _own_map(
+        self, ctx: ProbeContext, evidence: Evidence, deadline: float
+    ) -> CoverageMap | None:
         source = ctx.environment.source_roots[0]
         # Line data is all the map needs; branch tracing would slow the suite for nothing.
         rc = coverage_rc(source).replace("branch = True", "branch = False")
@@ -222,6 +243,22 @@ class MutationProbe:
         argv = [ctx.environment.python, "-m", "proofwork_mutate", mode, OUT]
         limits = ctx.limits(max(1.0, wall_s))
         return ctx.sandbox.run(argv, limits=limits, env=ctx.environment.env, mounts=ctx.mounts())
+
+
+def shared_map(ctx: ProbeContext) -> CoverageMap | None:
+    """The map the tests probe's own coverage run recorded, when it carried
+    `-p proofwork_mutate --proofwork-map=/out/map.json`: the suite then runs instrumented once
+    per grade instead of twice. Probes' output folders sit side by side (`out/<probe>`)."""
+    tests = ctx.previous.get("tests")
+    if tests is None or tests.status is not Status.OK:
+        return None
+    raw = read_capped(ctx.outdir.parent / "tests" / "map.json", 64 * MiB)
+    if raw is None:
+        return None
+    try:
+        return CoverageMap.from_json(raw)
+    except MapError:
+        return None
 
 
 def _read_results(ctx: ProbeContext) -> dict[str, Any] | None:

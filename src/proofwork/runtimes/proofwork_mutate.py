@@ -3,6 +3,7 @@ coverage.py only). Proofwork copies this file into the runtime's site-packages.
 
     python -m proofwork_mutate map OUT   # one instrumented run: which tests cover which lines
     python -m proofwork_mutate run OUT   # judge the planned mutants in one warm pytest session
+    pytest -p proofwork_mutate --proofwork-map=OUT/map.json   # the map, from a run under coverage
 
 `map` runs the suite once under coverage.py, switching coverage's dynamic context to each test's
 node id as the test starts (so fixture setup counts for the test that needed it, and each
@@ -52,10 +53,12 @@ BATCH_SAFETY = 0.85  # share of the estimated capacity the runner commits to
 
 
 class Recorder:
-    """Pytest plugin: names coverage's context after each test and times it."""
+    """Pytest plugin: names coverage's context after each test, times it, and writes the map
+    when the session ends (coverage is still measuring then, so its data is complete)."""
 
-    def __init__(self, cov: Any) -> None:
+    def __init__(self, cov: Any, target: str) -> None:
         self.cov = cov
+        self.target = target
         self.tests: list[list[Any]] = []
         self.index: dict[str, int] = {}
         self._ok = True
@@ -76,34 +79,53 @@ class Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A test can only kill a mutant if it passes on the original code."""
-        if report.failed or (report.when == "call" and report.skipped):
+        if report.failed or report.skipped:
             self._ok = False
-        if report.when == "setup" and report.skipped:
-            self._ok = False
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the map: per test its duration and whether it passed, per line its tests."""
+        self.cov.switch_context("")
+        data = self.cov.get_data()
+        files: dict[str, dict[str, list[int]]] = {}
+        for name in data.measured_files():
+            relative = os.path.relpath(name, WORKSPACE) if os.path.isabs(name) else name
+            files[relative] = {
+                str(line): sorted({self.index[c] for c in contexts if c in self.index})
+                for line, contexts in data.contexts_by_lineno(name).items()
+            }
+        _dump(self.target, {"exit": int(exitstatus), "tests": self.tests, "files": files})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--proofwork-map=PATH`: record which tests cover which lines (needs coverage running)."""
+    parser.addoption("--proofwork-map", default=None, help="write Proofwork's coverage map here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With `-p proofwork_mutate --proofwork-map=PATH` in a run under coverage.py, record the
+    map. The tests probe's own coverage run can carry it, so the suite runs instrumented once."""
+    target = config.getoption("proofwork_map", default=None)
+    if not target:
+        return
+    import coverage
+
+    cov = coverage.Coverage.current()
+    if cov is not None:
+        config.pluginmanager.register(Recorder(cov, str(target)), "proofwork-map-recorder")
 
 
 def map_main(out: str) -> int:
-    """The instrumented run: write OUT/map.json."""
+    """The instrumented run on its own: the suite under coverage.py, writing OUT/map.json."""
     import coverage
 
     plan = _load(f"{out}/map-plan.json")
     cov = coverage.Coverage(config_file=plan["rc"])
-    recorder = Recorder(cov)
+    args = [*plan["pytest_args"], "-p", "proofwork_mutate", f"--proofwork-map={out}/map.json"]
     cov.start()
     try:
-        code = int(pytest.main(list(plan["pytest_args"]), plugins=[recorder]))
+        pytest.main(args)
     finally:
         cov.stop()
-    data = cov.get_data()
-    files: dict[str, dict[str, list[int]]] = {}
-    for name in data.measured_files():
-        relative = os.path.relpath(name, WORKSPACE) if os.path.isabs(name) else name
-        lines = data.contexts_by_lineno(name)
-        files[relative] = {
-            str(line): sorted({recorder.index[c] for c in contexts if c in recorder.index})
-            for line, contexts in lines.items()
-        }
-    _dump(f"{out}/map.json", {"exit": code, "tests": recorder.tests, "files": files})
     return 0
 
 
