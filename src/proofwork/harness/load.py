@@ -1,0 +1,415 @@
+"""Load jobs: the pack's traffic mix driven at rising concurrency against the service.
+
+The plan comes from the pack's load.toml (job.options). The harness starts the service,
+creates the data the traffic needs through the API (products, optionally orders), then steps
+concurrency up (1, 2, 4 … up to the plan's cap) with the closed-loop generator of
+`proofwork.harness.loadgen`: each step has a short warm-up that is not recorded and a fixed
+measured duration, and reports throughput of good answers, p50/p95/p99 and its error rate.
+Stepping stops early once a step is clearly past the knee, or when the job's deadline nears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proofwork.harness.job import Job
+from proofwork.harness.loadgen import (
+    Generator,
+    Mix,
+    RequestSpec,
+    Step,
+    encode,
+    problem_with,
+)
+from proofwork.harness.provider import Provider
+from proofwork.harness.service import ServiceControl, ServiceError
+
+VARIANTS = 64  # pre-encoded copies of each request, with different skus and customers
+SCHEDULE = 4096  # length of the pre-drawn, weighted sequence of requests users walk through
+
+
+class PlanError(ValueError):
+    """load.toml does not describe a usable load test; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SetupSpec:
+    """Data created through the API before the run, so requests have something to work on."""
+
+    products: int = 50
+    stock: int = 1_000_000
+    price: str = "19.99"
+    customers: int = 200
+    orders: int = 0
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What load.toml asks for, validated."""
+
+    requests: tuple[RequestSpec, ...]
+    setup: SetupSpec = SetupSpec()
+    slo_p95_ms: float = 250.0
+    max_error_rate: float = 0.01
+    step_duration_s: float = 5.0
+    warmup_s: float = 1.0
+    max_concurrency: int = 64
+    think_time_ms: float = 0.0
+    request_timeout_s: float = 5.0
+    provider_latency_ms: float = 0.0
+    # Past the knee beyond doubt: no need to spend time on higher concurrency.
+    stop_p95_factor: float = 4.0
+    stop_error_rate: float = 0.10
+    seed: int = 20240601
+
+    @property
+    def concurrencies(self) -> list[int]:
+        """1, 2, 4 … doubling up to the cap (the cap itself included)."""
+        steps, level = [], 1
+        while level < self.max_concurrency:
+            steps.append(level)
+            level *= 2
+        return [*steps, self.max_concurrency]
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> LoadPlan:
+        """Validate load.toml's content (job.options); raises PlanError naming the problem."""
+        try:
+            return _plan(options)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise PlanError(f"load.toml: {exc}") from exc
+
+
+_PLAN_NUMBERS = (
+    "slo_p95_ms",
+    "max_error_rate",
+    "step_duration_s",
+    "warmup_s",
+    "think_time_ms",
+    "request_timeout_s",
+    "provider_latency_ms",
+    "stop_p95_factor",
+    "stop_error_rate",
+)
+_PLAN_KEYS = {*_PLAN_NUMBERS, "max_concurrency", "seed", "setup", "request", "budget_s"}
+
+
+def _plan(options: dict[str, Any]) -> LoadPlan:
+    unknown = sorted(set(options) - _PLAN_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)}")
+    requests = tuple(_request(raw) for raw in options.get("request", []))
+    if not requests:
+        raise ValueError("no [[request]] in the traffic mix")
+    numbers = {k: float(options[k]) for k in _PLAN_NUMBERS if k in options}
+    if any(v < 0 for v in numbers.values()):
+        raise ValueError("durations, rates and latencies must not be negative")
+    plan = LoadPlan(
+        requests=requests,
+        setup=SetupSpec(**options.get("setup", {})),
+        max_concurrency=int(options.get("max_concurrency", 64)),
+        seed=int(options.get("seed", LoadPlan.seed)),
+        **numbers,
+    )
+    if not 1 <= plan.max_concurrency <= 1024 or plan.step_duration_s <= 0:
+        raise ValueError("max_concurrency must be 1-1024 and step_duration_s above zero")
+    return plan
+
+
+def _request(raw: dict[str, Any]) -> RequestSpec:
+    spec = RequestSpec(
+        name=str(raw["name"]),
+        weight=float(raw.get("weight", 1)),
+        method=str(raw.get("method", "GET")).upper(),
+        path=str(raw["path"]),
+        body=None if raw.get("body") is None else str(raw["body"]),
+        expect_status=frozenset(int(s) for s in raw.get("expect_status", [200])),
+        expect_keys=tuple(str(k) for k in raw.get("expect_keys", ())),
+    )
+    if spec.weight <= 0 or not spec.path.startswith("/"):
+        raise ValueError(f"request {spec.name!r}: weight must be positive, path must start with /")
+    return spec
+
+
+# -- the traffic mix -----------------------------------------------------------------------
+
+
+def build_mix(plan: LoadPlan, port: int, skus: list[str]) -> Mix:
+    """Encode `VARIANTS` copies of each request (random sku and customer) and draw the
+    weighted schedule, all from the plan's seed so two runs send the same traffic."""
+    rng = random.Random(plan.seed)  # noqa: S311 - reproducible traffic, not secrets
+    customers = [f"load-customer-{n}" for n in range(max(1, plan.setup.customers))]
+    variants = [
+        [_variant(spec, rng, skus, customers, port) for _ in range(VARIANTS)]
+        for spec in plan.requests
+    ]
+    weights = [spec.weight for spec in plan.requests]
+    kinds = rng.choices(range(len(plan.requests)), weights=weights, k=SCHEDULE)
+    schedule = tuple((kind, rng.choice(variants[kind])) for kind in kinds)
+    return Mix(plan.requests, schedule)
+
+
+def _variant(
+    spec: RequestSpec, rng: random.Random, skus: list[str], customers: list[str], port: int
+) -> bytes:
+    values = {"{sku}": rng.choice(skus or ["none"]), "{customer}": rng.choice(customers)}
+
+    def fill(text: str) -> str:
+        # Plain replacement, not str.format: JSON bodies are full of braces.
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        return text
+
+    body = None if spec.body is None else fill(spec.body).encode()
+    return encode(spec.method, fill(spec.path), body, port)
+
+
+# -- setup: data the traffic needs ---------------------------------------------------------
+
+
+async def send_all(
+    port: int, payloads: Iterable[bytes], expect: frozenset[int], workers: int = 4
+) -> Counter[str]:
+    """Send every payload (a few at a time); outcomes counted as "ok" or the reason."""
+    queue = list(payloads)
+    spec = RequestSpec("setup", 1, "POST", "/", expect_status=expect)
+    generator = Generator(port, Mix((spec,), ((0, b""),)), timeout_s=10.0)
+    outcomes: Counter[str] = Counter()
+
+    async def worker(slot: int) -> None:
+        while queue:
+            answer, _, error = await generator.exchange(slot, queue.pop())
+            outcomes[(problem_with(spec, answer) or "ok") if answer else error] += 1
+
+    watchdog = asyncio.create_task(generator._watchdog())
+    try:
+        await asyncio.gather(*(worker(slot) for slot in range(workers)))
+    finally:
+        watchdog.cancel()
+        generator.close()
+    return outcomes
+
+
+def product_skus(setup: SetupSpec) -> list[str]:
+    """The skus the setup creates."""
+    return [f"LOAD-{n:05d}" for n in range(setup.products)]
+
+
+def product_payloads(setup: SetupSpec, port: int) -> list[bytes]:
+    """POST /products for each product of the setup."""
+    payloads = []
+    for sku in product_skus(setup):
+        body = {"sku": sku, "name": f"Load item {sku}", "price": setup.price, "stock": setup.stock}
+        payloads.append(encode("POST", "/products", json.dumps(body).encode(), port))
+    return payloads
+
+
+def order_payloads(setup: SetupSpec, port: int, seed: int) -> list[bytes]:
+    """POST /orders for the setup's pre-existing orders (data volume before the run)."""
+    rng, skus = random.Random(seed + 1), product_skus(setup)  # noqa: S311 - not secrets
+    payloads = []
+    for n in range(setup.orders):
+        customer = f"load-customer-{n % max(1, setup.customers)}"
+        items = [{"sku": rng.choice(skus), "quantity": 1}]
+        body = {"customer_id": customer, "region": "DE", "items": items}
+        payloads.append(encode("POST", "/orders", json.dumps(body).encode(), port))
+    return payloads
+
+
+async def create_data(plan: LoadPlan, port: int) -> dict[str, Any]:
+    """Create the setup's products (and orders), through the API like any client would."""
+    started = time.monotonic()
+    products = await send_all(port, product_payloads(plan.setup, port), frozenset({200, 201}))
+    orders = await send_all(
+        port, order_payloads(plan.setup, port, plan.seed), frozenset({200, 201, 202})
+    )
+    return {
+        "products": dict(products),
+        "orders": dict(orders),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+# -- the job -------------------------------------------------------------------------------
+
+
+def past_knee(step: Step, plan: LoadPlan) -> bool:
+    """Clearly beyond the knee: more concurrency would only measure a service in trouble."""
+    slow = step.p95_ms > plan.stop_p95_factor * plan.slo_p95_ms
+    return slow or step.error_rate > plan.stop_error_rate
+
+
+def capacity_rps(steps: list[dict[str, Any]], best: int = 3) -> float:
+    """The median of the `best` highest full-core throughputs: with the core scaled out, the
+    steps on the plateau agree, and the median keeps one lucky (or unlucky) step from deciding."""
+    figures = sorted((s.get("full_core_rps", s["throughput_rps"]) for s in steps), reverse=True)
+    return float(statistics.median(figures[:best])) if figures else 0.0
+
+
+def summarize(
+    steps: list[dict[str, Any]], slo_p95_ms: float, max_error_rate: float
+) -> dict[str, Any]:
+    """The knee (highest concurrency with p95 within the SLO and errors under the limit, 0 when
+    none), the p95 there, the best throughput of good answers, the capacity figure that runs
+    are compared by, and the worst error rate."""
+    within = [
+        s
+        for s in steps
+        if s["p95_ms"] <= slo_p95_ms and s["error_rate"] < max_error_rate and s["requests"]
+    ]
+    at_knee = max(within, key=lambda s: s["concurrency"], default=None)
+    return {
+        "knee_concurrency": at_knee["concurrency"] if at_knee else 0,
+        "p95_ms_at_knee": at_knee["p95_ms"] if at_knee else None,
+        "max_throughput_rps": max((s["throughput_rps"] for s in steps), default=0.0),
+        "capacity_rps": capacity_rps(steps),
+        "error_rate_max": max((s["error_rate"] for s in steps), default=0.0),
+    }
+
+
+# -- how much of its core the service really had ------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds so far: the service's cores busy with anything, and the service itself."""
+
+    at: float
+    cores_busy_s: float
+    service_s: float
+
+
+@dataclass(frozen=True)
+class CoreWatch:
+    """Tells what share of its cores the service could use: on a shared host, other work on
+    the same core (or the hypervisor) takes time that would otherwise have been the service's."""
+
+    cores: frozenset[int]
+    uid: int
+
+    @classmethod
+    def for_job(cls, job: Job) -> CoreWatch | None:
+        """Only where the service has cores of its own and a uid of its own to count by."""
+        cores = job.cpus.get("service", "")
+        if not cores or job.uid == 0:
+            return None
+        return cls(frozenset(int(c) for c in cores.split(",")), job.uid)
+
+    def sample(self) -> CpuSample:
+        """Read the counters now (a /proc scan: call between steps, not inside one)."""
+        return CpuSample(time.monotonic(), self._cores_busy(), self._uid_cpu())
+
+    def _cores_busy(self) -> float:
+        busy = 0
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in self.cores:
+                # user nice system … steal: interrupts are left out, as most are our own traffic.
+                values = [int(v) for v in fields]
+                busy += values[0] + values[1] + values[2] + values[7]
+        return busy / CLOCK_TICKS
+
+    def _uid_cpu(self) -> float:
+        ticks = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid != self.uid:
+                    continue
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+        return ticks / CLOCK_TICKS
+
+    def share(self, before: CpuSample, after: CpuSample) -> float:
+        """The share of the cores' time between two samples that others did not take."""
+        wall = (after.at - before.at) * len(self.cores)
+        others = (after.cores_busy_s - before.cores_busy_s) - (after.service_s - before.service_s)
+        return round(min(1.0, max(0.05, 1 - others / wall)), 3) if wall > 0 else 1.0
+
+
+async def drive(
+    plan: LoadPlan, port: int, skus: list[str], deadline: float, watch: CoreWatch | None = None
+) -> dict[str, Any]:
+    """Step concurrency up until the cap, a step past the knee, or the deadline."""
+    mix = build_mix(plan, port, skus)
+    generator = Generator(
+        port,
+        mix,
+        timeout_s=plan.request_timeout_s,
+        think_s=plan.think_time_ms / 1000,
+        seed=plan.seed,
+    )
+    steps: list[Step] = []
+    stopped = "reached the concurrency cap"
+    step_cost = plan.warmup_s + plan.step_duration_s + plan.request_timeout_s
+    try:
+        for concurrency in plan.concurrencies:
+            if time.monotonic() + step_cost > deadline:
+                stopped = f"time budget: no room for concurrency {concurrency}"
+                break
+            gc.collect()  # between steps, so a collection does not land inside a measurement
+            before = watch.sample() if watch else None
+            step = await generator.step(concurrency, plan.warmup_s, plan.step_duration_s)
+            share = watch.share(before, watch.sample()) if watch and before else 1.0
+            steps.append(step.with_core_share(share))
+            if past_knee(steps[-1], plan):
+                stopped = f"past the knee at concurrency {concurrency}"
+                break
+    finally:
+        generator.close()
+    return {"steps": [s.to_json() for s in steps], "stopped": stopped}
+
+
+def plan_view(plan: LoadPlan) -> dict[str, Any]:
+    """What the run was asked to do, for the report."""
+    return {
+        "slo_p95_ms": plan.slo_p95_ms,
+        "max_error_rate": plan.max_error_rate,
+        "step_duration_s": plan.step_duration_s,
+        "warmup_s": plan.warmup_s,
+        "concurrency": plan.concurrencies,
+        "think_time_ms": plan.think_time_ms,
+        "provider_latency_ms": plan.provider_latency_ms,
+        "requests": {r.name: r.weight for r in plan.requests},
+        "setup": plan.setup.__dict__,
+    }
+
+
+def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]:
+    """Start the service, create its data, step the load up, stop it with SIGTERM."""
+    # Room at the end for a graceful stop and the results.
+    deadline = time.monotonic() + job.deadline_s - job.service.shutdown_timeout_s - 2
+    plan = LoadPlan.from_options(job.options)
+    results: dict[str, Any] = {"service": {"started": False}, "plan": plan_view(plan)}
+    try:
+        results["service"]["startup_s"] = round(service.start(provider.url), 3)
+    except ServiceError as exc:
+        results["service"]["error"] = str(exc)
+        return results
+    results["service"]["started"] = True
+    results["service"]["healthz_status"] = service.probe_status()
+    provider.latency_s = plan.provider_latency_ms / 1000
+    results["setup"] = asyncio.run(create_data(plan, service.port))
+    gc.freeze()  # what setup left is long-lived: keep the collector from walking it mid-step
+    skus, watch = product_skus(plan.setup), CoreWatch.for_job(job)
+    results.update(asyncio.run(drive(plan, service.port, skus, deadline, watch)))
+    results["summary"] = summarize(results["steps"], plan.slo_p95_ms, plan.max_error_rate)
+    clean, seconds = service.stop()
+    results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})
+    return results

@@ -1,0 +1,146 @@
+"""The reference solution's capacity on this machine: what `load.relative_capacity` divides by.
+
+A throughput figure says as much about the machine as about the code. So the pack's reference
+solution is put through the same load job, in the same sandbox, on the same machine, and the
+submission's figure is divided by it. Measuring the reference costs a load run, so its figure
+is kept per machine (host name, CPU model, core count), pack (id and version) and traffic plan
+(a hash of load.toml) under `settings.home / "capacity"`, and measured again only when one of
+those changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from proofwork import intake, runtime
+from proofwork.challenges import Pack
+from proofwork.evidence import Evidence
+from proofwork.harness.load import summarize
+from proofwork.probes.base import ProbeContext
+from proofwork.sandbox.bwrap import BwrapSandbox
+
+Measure = Callable[[ProbeContext, dict[str, Any], Evidence], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The reference's best throughput of good answers under the pack's load, on one machine."""
+
+    max_throughput_rps: float
+    # Throughput scaled to the whole of the service's core (other work on a shared host takes
+    # a varying share of it), the median of the best steps: the figure runs are compared by.
+    capacity_rps: float
+    knee_concurrency: int
+    measured_at: str
+    machine: dict[str, Any]
+    steps: list[dict[str, Any]]
+    cached: bool = False
+
+    def describe(self) -> str:
+        """One paragraph for the evidence: the figure, and whether it was measured now."""
+        how = "cached from an earlier grade" if self.cached else "measured during this grade"
+        m = self.machine
+        return (
+            f"Reference solution: {self.max_throughput_rps:.1f} good requests/s at best "
+            f"({self.capacity_rps:.1f} with its core to itself), knee at "
+            f"concurrency {self.knee_concurrency}; {how} (measured {self.measured_at} on "
+            f"{m.get('hostname')}, {m.get('cpu_model')}, {m.get('cores')} cores)."
+        )
+
+
+def machine() -> dict[str, Any]:
+    """What makes two throughput figures comparable: the host, its CPU model, its cores."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass  # not Linux, or /proc hidden: the platform's own name will do
+    return {"hostname": platform.node(), "cpu_model": model, "cores": os.cpu_count() or 1}
+
+
+def cache_path(home: Path, pack: Pack, options: dict[str, Any]) -> Path:
+    """Where the reference figure for this machine, pack version and traffic plan is kept."""
+    plan = json.dumps(options, sort_keys=True)
+    key = json.dumps([machine(), plan], sort_keys=True).encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
+    return home / "capacity" / f"{pack.id}-{pack.spec.version}-{digest}.json"
+
+
+def read_cached(path: Path) -> Capacity | None:
+    """The kept figure, or None when there is none (or it cannot be read)."""
+    try:
+        data = json.loads(path.read_text())
+        return Capacity(**{**data, "cached": True})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_cached(path: Path, capacity: Capacity) -> None:
+    """Keep the figure, atomically (two graders measuring at once just write it twice)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as out:
+        json.dump({k: v for k, v in asdict(capacity).items() if k != "cached"}, out)
+    Path(temporary).replace(path)
+
+
+def reference_context(ctx: ProbeContext, pack: Pack) -> ProbeContext:
+    """A private copy of the pack's reference, set up like any submission's workspace, in the
+    run's own sandbox (same uid, limits and cores)."""
+    root = ctx.outdir / "reference"
+    root.mkdir(exist_ok=True)
+    workspace = root / "workspace"
+    intake.ingest(pack.path("reference"), workspace)
+    if isinstance(ctx.sandbox, BwrapSandbox):
+        ctx.sandbox.give(workspace)
+    deps = pack.spec.runtime.dependencies
+    environment = runtime.environment(ctx.settings, workspace, extra=deps)
+    return replace(ctx, workspace=workspace, environment=environment, outdir=root)
+
+
+def measure(
+    ctx: ProbeContext, pack: Pack, options: dict[str, Any], run: Measure
+) -> Capacity | None:
+    """Put the reference through the load job now; None when it gave no usable figure."""
+    scratch = Evidence("load.reference")
+    results = run(reference_context(ctx, pack), options, scratch)
+    if not results or "error" in results or not results.get("steps"):
+        return None
+    plan = results.get("plan", {})
+    summary = summarize(results["steps"], plan["slo_p95_ms"], plan["max_error_rate"])
+    if summary["capacity_rps"] <= 0:
+        return None
+    return Capacity(
+        max_throughput_rps=summary["max_throughput_rps"],
+        capacity_rps=summary["capacity_rps"],
+        knee_concurrency=summary["knee_concurrency"],
+        measured_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        machine=machine(),
+        steps=results["steps"],
+    )
+
+
+def reference_capacity(
+    ctx: ProbeContext, pack: Pack, options: dict[str, Any], run: Measure
+) -> Capacity | None:
+    """The reference's figure for this machine: kept from before, or measured now and kept."""
+    path = cache_path(ctx.settings.home, pack, options)
+    cached = read_cached(path)
+    if cached is not None:
+        return cached
+    measured = measure(ctx, pack, options, run)
+    if measured is not None:
+        write_cached(path, measured)
+    return measured
