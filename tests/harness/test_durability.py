@@ -1,0 +1,69 @@
+"""Durability jobs against a small real service in the real sandbox: acknowledged orders must
+survive kill -9, and a race for the last units must not oversell; both can pass and fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from shop_harness import run_job, shop_job
+
+from proofwork.harness.durability import Plan
+from proofwork.sandbox import BwrapSandbox
+
+Durability = Callable[..., dict[str, Any]]
+
+OPTIONS = {"orders": 6, "race_stock": 3, "race_orders": 12, "race_latency_s": 0.1}
+
+
+@pytest.fixture
+def durability(sandbox_factory: Callable[..., BwrapSandbox]) -> Durability:
+    """Runs a durability job against the fake shop with the given flaws."""
+
+    def run(*flaws: str) -> dict[str, Any]:
+        return run_job(shop_job(sandbox_factory(), "durability", OPTIONS, flaws=flaws))
+
+    return run
+
+
+def test_a_journalling_locking_service_loses_nothing_and_never_oversells(
+    durability: Durability,
+) -> None:
+    results = durability()
+    kill, race = results["kill"], results["race"]
+    assert kill["came_back"]
+    assert kill["acknowledged"] == 6
+    assert kill["lost"] == kill["changed"] == []
+    assert kill["stock_after"] == kill["stock_expected"]
+    assert race["won"] == 3
+    assert race["oversold"] == 0
+    assert race["stock_after"] == 0
+    assert race["statuses"] == {"201": 3, "409": 9}
+
+
+def test_a_service_that_keeps_orders_in_memory_loses_every_acknowledged_one(
+    durability: Durability,
+) -> None:
+    kill = durability("memory")["kill"]
+    assert kill["came_back"]
+    assert len(kill["lost"]) == kill["acknowledged"] == 6
+    first = kill["lost"][0]
+    assert first["read"]["status"] == 404
+    assert first["read"]["url"].endswith(f"/orders/{first['id']}")
+    assert first["placed"]["status"] == 201
+    assert kill["stock_after"] is None, "the product itself is gone"
+
+
+def test_a_service_that_takes_stock_after_payment_oversells(durability: Durability) -> None:
+    race = durability("oversell")["race"]
+    assert race["won"] == 12
+    assert race["oversold"] == 9
+    assert race["stock_after"] == -9
+    assert race["example"]["status"] == 201
+
+
+def test_the_plan_has_sane_floors() -> None:
+    plan = Plan.from_options({"orders": 0, "race_stock": 0, "race_orders": 1})
+    assert (plan.orders, plan.race_stock, plan.race_orders) == (2, 1, 2)
+    assert Plan.from_options({}) == Plan()
