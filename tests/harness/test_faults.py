@@ -33,8 +33,12 @@ RESET = {"id": "reset", "name": "connection reset", "mode": "reset"}
 def faults(sandbox_factory: Callable[..., BwrapSandbox]) -> Faults:
     """Runs a faults job against the fake shop with the given flaws."""
 
-    def run(*flaws: str, scenarios: tuple[dict[str, Any], ...] = (ERROR500,)) -> dict[str, Any]:
-        job = shop_job(sandbox_factory(), "faults", options(*scenarios), flaws=flaws)
+    def run(
+        *flaws: str, scenarios: tuple[dict[str, Any], ...] = (ERROR500,), deadline_s: float = 60
+    ) -> dict[str, Any]:
+        job = shop_job(
+            sandbox_factory(), "faults", options(*scenarios), flaws=flaws, deadline_s=deadline_s
+        )
         return run_job(job)
 
     return run
@@ -108,6 +112,16 @@ def test_a_status_the_contract_does_not_list_for_an_outage_is_undocumented(
     message = outcome["problems"][0]["message"]
     assert "expected an answer within 2.5 s: 201 paid, 202 payment_pending or 503" in message
     assert "answered 402" in message
+
+
+def test_scenarios_that_no_longer_fit_the_deadline_are_not_run(faults: Faults) -> None:
+    # 12 s, less the 3 s shutdown grace and 2 s for results, leaves 7 s: one scenario may take
+    # two waits of 4.5 s and a 2 s recovery window, so none fits.
+    results = faults(scenarios=(ERROR500, RESET), deadline_s=12)
+    assert [(s["id"], s["ran"], s["passed"]) for s in results["scenarios"]] == [
+        ("error500", False, False),
+        ("reset", False, False),
+    ]
 
 
 def test_the_plan_reads_the_accepted_answers_from_the_pack() -> None:

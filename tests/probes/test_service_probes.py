@@ -7,11 +7,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from proofwork import runtime
 from proofwork.challenges import Pack, discover
+from proofwork.challenges.pack import load_pack
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Severity, Status
 from proofwork.probes.base import Budget, ProbeContext
@@ -53,21 +56,141 @@ def rules(evidence: Evidence) -> set[str]:
     return {f.rule for f in evidence.findings}
 
 
-def test_the_probes_apply_only_to_packs_that_ask_for_them(pack: Pack, tmp_path: Path) -> None:
-    assert pack_plan(pack, "faults") is not None
-    assert pack_plan(pack, "durability") is not None
-    assert pack_plan(pack, "operability") is not None
-    assert pack_plan(pack, "nothing") is None
+def test_each_probe_reads_its_own_section_of_faults_toml(pack: Pack) -> None:
     plan = pack_plan(pack, "faults")
     assert plan is not None
     assert plan["helpers"] == "_orders"
-    assert {s["mode"] for s in plan["scenario"]} == {
+    assert plan["answers"] == {
+        "201": "paid",
+        "202": "payment_pending",
+        "503": "payment_unavailable",
+    }
+    assert [s["mode"] for s in plan["scenario"]] == [
         "slow",
         "error500",
         "error503",
         "reset",
         "blackhole",
+    ]
+    durability, operability = pack_plan(pack, "durability"), pack_plan(pack, "operability")
+    assert durability is not None and durability["race_orders"] == 25
+    assert operability is not None and operability["in_flight"] == 4
+
+
+def test_a_pack_without_the_section_is_not_measured() -> None:
+    greeter = load_pack(Path(__file__).parent.parent / "fixtures" / "packs" / "greeter")
+    for name in ("faults", "durability", "operability"):
+        assert pack_plan(greeter, name) is None
+    for probe in (FaultsProbe(), DurabilityProbe(), OperabilityProbe()):
+        assert not probe.applies(SimpleNamespace(challenge=greeter))  # type: ignore[arg-type]
+        assert not probe.applies(SimpleNamespace(challenge=None))  # type: ignore[arg-type]
+
+
+EXCHANGE = {
+    "method": "POST",
+    "url": "http://127.0.0.1:8000/orders",
+    "request_body": '{"customer_id": "c"}',
+    "status": None,
+    "error": "timeout: no complete answer within 8 s",
+}
+
+
+def scenario(id: str, **fields: Any) -> dict[str, Any]:
+    base = {"id": id, "name": id, "ran": True, "passed": True, "recovered": True}
+    return {**base, "answers": [{"status": 202, "elapsed_s": 3.0}], **fields}
+
+
+def test_faults_results_become_metrics_and_one_finding_per_problem(pack: Pack) -> None:
+    hung = {"kind": "hang", "message": "black hole: expected …", "count": 2, "exchange": EXCHANGE}
+    doubled = {"kind": "double_charge", "message": "charged 2 times", "count": 1, "exchange": None}
+    results = {
+        "scenarios": [
+            scenario("slow"),
+            scenario(
+                "blackhole",
+                passed=False,
+                hangs=2,
+                double_charges=1,
+                recovery_s=4.5,
+                problems=[hung, doubled],
+            ),
+            scenario("reset", ran=False, passed=False, recovered=False),
+        ],
+        "other_double_charges": {"ord-7": 3},
     }
+    evidence = Evidence("faults")
+    FaultsProbe().measure(evidence, pack_plan(pack, "faults") or {}, results)
+    metrics = evidence.metrics
+    assert (metrics["faults.scenarios"], metrics["faults.not_run"]) == (2, 3)
+    assert (metrics["faults.passed"], metrics["faults.failed"]) == (1, 1)
+    assert metrics["faults.hangs"] == 2
+    assert metrics["faults.double_charges"] == 1 + 2
+    assert metrics["faults.recovered"] is True, "only scenarios that ran count"
+    assert metrics["faults.slowest_recovery_s"] == 4.5
+    assert metrics["faults.blackhole.passed"] is False
+    by_rule = {f.rule: f for f in evidence.findings}
+    assert by_rule["faults.hang"].message.endswith("(2 times in this scenario)")
+    assert by_rule["faults.hang"].snippet == (
+        'POST http://127.0.0.1:8000/orders\n{"customer_id": "c"}\n'
+        "→ no response: timeout: no complete answer within 8 s"
+    )
+    assert by_rule["faults.double_charge"].severity == Severity.CRITICAL
+    assert (
+        "ord-7 was charged 3 times"
+        in [f.message for f in evidence.findings if f.rule == "faults.double_charge"][-1]
+    )
+    assert by_rule["faults.not_run"].severity == Severity.INFO
+
+
+@pytest.mark.parametrize(
+    ("probe", "metric", "value"),
+    [
+        (FaultsProbe(), "faults.failed", 5),
+        (DurabilityProbe(), "durability.came_back", False),
+        (OperabilityProbe(), "operability.healthz_ok", False),
+    ],
+)
+def test_a_service_that_never_started_meets_no_expectation(
+    pack: Pack, probe: HarnessedFaultProbe, metric: str, value: object
+) -> None:
+    evidence = probe.not_started(Evidence(probe.name), pack_plan(pack, probe.name) or {}, "boom")
+    assert evidence.metrics[metric] == value
+    (finding,) = evidence.findings
+    assert finding.rule == f"{probe.name}.no_service"
+    assert finding.severity == Severity.CRITICAL
+    assert finding.message.endswith(": boom")
+
+
+def test_durability_results_for_a_service_that_did_not_come_back() -> None:
+    evidence = Evidence("durability")
+    kill = {"acknowledged": 12, "came_back": False, "error": "exited during start-up"}
+    DurabilityProbe().measure(evidence, {}, {"kill": kill})
+    assert evidence.metrics == {
+        "durability.acknowledged": 12,
+        "durability.came_back": False,
+        "durability.lost": 12,
+    }
+    assert [f.rule for f in evidence.findings] == ["durability.not_back"]
+
+
+def test_operability_results_for_a_service_deaf_on_its_port() -> None:
+    evidence = Evidence("operability")
+    env = {
+        "port": 8089,
+        "data_dir": "/srv/orders-state",
+        "started": False,
+        "error": "the service did not answer HTTP within 15s",
+        "answers_on_default_port": True,
+    }
+    OperabilityProbe().measure(evidence, {}, {"env": env, "healthz": {"status": 200}})
+    assert evidence.metrics["operability.env_config"] is False
+    assert evidence.metrics["operability.env_port"] is False
+    (finding,) = evidence.findings
+    assert finding.message == (
+        "Started with PORT=8089 and DATA_DIR=/srv/orders-state, the service did not answer on "
+        "port 8089: the service did not answer HTTP within 15s (something answered on the "
+        "usual port 8000)"
+    )
 
 
 @pytest.mark.slow

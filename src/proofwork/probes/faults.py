@@ -118,7 +118,12 @@ class FaultsProbe(HarnessedFaultProbe):
     def unmeasured(self, plan: dict[str, Any]) -> dict[str, MetricValue]:
         """Every planned scenario failed; nothing recovered."""
         planned = len(plan.get("scenario", []))
-        return {"faults.scenarios": 0, "faults.failed": planned, "faults.recovered": False}
+        return {
+            "faults.scenarios": 0,
+            "faults.not_run": planned,
+            "faults.failed": planned,
+            "faults.recovered": False,
+        }
 
     def measure(self, evidence: Evidence, plan: dict[str, Any], results: dict[str, Any]) -> None:
         """Metrics over the scenarios, one finding per scenario and kind of broken expectation."""
@@ -133,6 +138,10 @@ class FaultsProbe(HarnessedFaultProbe):
             )
         for scenario in scenarios:
             evidence.findings += [self._problem(p) for p in scenario.get("problems", [])]
+        skipped = [str(s.get("name")) for s in scenarios if not s.get("ran")]
+        if skipped:
+            message = f"Not run, for lack of time in the budget: {', '.join(skipped)}"
+            evidence.findings.append(self.finding("not_run", Severity.INFO, message))
         for reference, times in sorted(others.items()):
             message = f"Order {reference} was charged {times} times; a customer pays once"
             evidence.findings.append(self.finding("double_charge", Severity.CRITICAL, message))
