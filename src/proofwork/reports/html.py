@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from proofwork.evidence import Finding, Report, Severity, Status
+from proofwork.reports.charts import load_chart
 from proofwork.reports.json_report import write_atomic
 from proofwork.reports.signal_view import review_anchors, signal_view
 from proofwork.reports.terminal import (
@@ -103,6 +104,7 @@ def _context(report: Report) -> dict[str, Any]:
         "signals": [signal_view(raw) for raw in report.signals],
         "review": report.review,
         "review_anchors": review_anchors(list(report.review)),
+        "load_chart": load_chart(report),
         "stylesheet": _stylesheet(),
         "script": Markup(PAGE_SCRIPT),  # noqa: S704 - a constant of this module
         "script_hash": _script_hash(),
