@@ -71,6 +71,8 @@ class LoadPlan:
     # Past the knee beyond doubt: no need to spend time on higher concurrency.
     stop_p95_factor: float = 4.0
     stop_error_rate: float = 0.10
+    # Below this share of the reference's capacity on the same machine, the probe says so.
+    min_relative_capacity: float = 0.5
     seed: int = 20240601
 
     @property
@@ -101,6 +103,7 @@ _PLAN_NUMBERS = (
     "provider_latency_ms",
     "stop_p95_factor",
     "stop_error_rate",
+    "min_relative_capacity",
 )
 _PLAN_KEYS = {*_PLAN_NUMBERS, "max_concurrency", "seed", "setup", "request", "budget_s"}
 

@@ -113,6 +113,9 @@ class LoadProbe:
         evidence.add_artifact(STEPS_ARTIFACT, chart_data(results, summary, capacity))
         evidence.add_artifact("load.reference.txt", capacity.describe() if capacity else _NO_REF)
         evidence.findings += findings(steps, summary, plan, table, results.get("setup", {}))
+        relative = evidence.metrics.get("load.relative_capacity")
+        if isinstance(relative, float) and relative < plan.min_relative_capacity:
+            evidence.findings.append(_low_capacity(relative, summary, capacity, table))
         return evidence
 
 
@@ -195,3 +198,15 @@ def _burst(step: dict[str, Any], table: str) -> Finding:
     examples = "\n".join(f"{k}: {v}" for k, v in step.get("examples", {}).items())
     snippet = f"{table}\n\n{examples}".strip()
     return Finding("load.error_burst", Severity.HIGH, message, snippet=snippet, probe="load")
+
+
+def _low_capacity(
+    relative: float, summary: dict[str, Any], capacity: Capacity | None, table: str
+) -> Finding:
+    reference = capacity.capacity_rps if capacity else 0.0
+    message = (
+        f"Handles {100 * relative:.0f}% of the load the reference solution handles on the same "
+        f"machine ({summary['capacity_rps']:.0f} against {reference:.0f} good requests/s, each "
+        "with its core to itself)."
+    )
+    return Finding("load.low_capacity", Severity.MEDIUM, message, snippet=table, probe="load")

@@ -1,0 +1,204 @@
+"""The load probe: metrics, findings and the chart from step tables; the reference's capacity
+kept per machine; and, end to end in the real sandbox, the orders-api reference against its
+starter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proofwork import engine
+from proofwork.challenges import Pack, discover
+from proofwork.config import Settings
+from proofwork.engine import GradeRequest, grade
+from proofwork.evidence import Evidence, Report, SubmissionInfo
+from proofwork.harness.load import LoadPlan, summarize
+from proofwork.probes import default_registry
+from proofwork.probes.base import Registry
+from proofwork.probes.capacity import (
+    Capacity,
+    cache_path,
+    read_cached,
+    reference_capacity,
+    write_cached,
+)
+from proofwork.probes.load import (
+    STEPS_ARTIFACT,
+    LoadProbe,
+    chart_data,
+    findings,
+    metrics,
+    read_plan,
+    step_table,
+)
+from proofwork.reports.charts import load_chart
+from proofwork.reports.html import render_html
+
+
+@pytest.fixture(scope="module")
+def pack(settings: Settings) -> Pack:
+    return discover(settings.challenges_path).get("orders-api")
+
+
+def row(concurrency: int, p95: float, errors: float = 0.0, rps: float = 100.0) -> dict[str, Any]:
+    return {
+        "concurrency": concurrency,
+        "requests": 500,
+        "throughput_rps": rps,
+        "full_core_rps": rps,
+        "p50_ms": p95 / 3,
+        "p95_ms": p95,
+        "p99_ms": p95 * 1.3,
+        "error_rate": errors,
+        "errors_by_reason": {"status 500": int(500 * errors)} if errors else {},
+        "examples": {"status 500": "place order: Internal Server Error"} if errors else {},
+        "by_request": {"list products": {"p95_ms": p95 * 2}, "get product": {"p95_ms": p95}},
+    }
+
+
+def capacity(rps: float, cached: bool = False) -> Capacity:
+    machine = {"hostname": "h", "cpu_model": "cpu", "cores": 2}
+    return Capacity(rps, rps, 32, "2026-01-01T00:00:00+00:00", machine, [], cached)
+
+
+def test_the_packs_load_plan_is_valid(pack: Pack) -> None:
+    options, plan = read_plan(pack)
+    assert plan.slo_p95_ms == 250
+    assert plan.concurrencies[0] == 1 and plan.concurrencies[-1] == options["max_concurrency"]
+    assert {r.name for r in plan.requests} >= {"place order", "customer orders"}
+
+
+def test_metrics_set_capacity_against_the_reference() -> None:
+    summary = summarize([row(1, 20, rps=50), row(2, 40, rps=100)], 250, 0.01)
+    found = metrics(summary, capacity(200.0, cached=True))
+    assert found["load.knee_concurrency"] == 2
+    assert found["load.relative_capacity"] == pytest.approx(0.375)  # median(100, 50) / 200
+    assert found["load.reference_cached"] is True
+    assert metrics(summary, None)["load.relative_capacity"] is None
+
+
+def test_a_service_too_slow_for_one_user_is_a_finding() -> None:
+    plan = LoadPlan.from_options({"request": [{"name": "x", "path": "/"}]})
+    steps = [row(1, 400), row(2, 900)]
+    table = step_table(steps, plan.slo_p95_ms)
+    found = findings(steps, summarize(steps, 250, 0.01), plan, table, {})
+    assert [f.rule for f in found] == ["load.slo_missed_at_one"]
+    assert "'list products' (p95 800 ms)" in found[0].message
+    assert found[0].snippet == table and "<- p95 over SLO" in table
+
+
+def test_a_knee_at_one_user_is_a_finding() -> None:
+    plan = LoadPlan.from_options({"request": [{"name": "x", "path": "/"}]})
+    steps = [row(1, 100), row(2, 300)]
+    found = findings(steps, summarize(steps, 250, 0.01), plan, "table", {})
+    assert [f.rule for f in found] == ["load.knee_at_one"]
+    assert "with 2 concurrent users p95 is 300 ms" in found[0].message
+
+
+def test_error_bursts_and_a_refused_setup_are_findings() -> None:
+    plan = LoadPlan.from_options({"request": [{"name": "x", "path": "/"}]})
+    steps = [row(1, 10), row(2, 10), row(4, 20, errors=0.2)]
+    setup = {"products": {"ok": 40, "status 500": 10}}
+    found = findings(steps, summarize(steps, 250, 0.01), plan, "table", setup)
+    assert [f.rule for f in found] == ["load.error_burst", "load.setup_refused"]
+    assert "20.0% of requests failed at concurrency 4 (status 500: 100)" in found[0].message
+    assert "Internal Server Error" in (found[0].snippet or "")
+
+
+def report_with(artifact: str) -> Report:
+    evidence = Evidence("load", artifacts={STEPS_ARTIFACT: artifact})
+    info = SubmissionInfo("0" * 64, "src", "directory", 1, 1)
+    return Report(submission=info, evidence=[evidence])
+
+
+def test_the_chart_draws_every_step_with_the_slo_and_knee() -> None:
+    steps = [row(c, 20 * c, rps=40 * c) for c in (1, 2, 4, 8)]
+    results = {"plan": {"slo_p95_ms": 250}, "steps": steps}
+    artifact = chart_data(results, summarize(steps, 250, 0.01), capacity(300))
+    svg = str(load_chart(report_with(artifact)))
+    assert svg.startswith("<svg") and svg.count("<rect") >= 4 and svg.count("<polyline") == 3
+    assert "p95 SLO 250 ms" in svg and "knee 8" in svg
+    page = render_html(report_with(artifact))
+    assert '<section id="load">' in page and "<svg" in page
+    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_a_malformed_series_draws_no_chart() -> None:
+    assert load_chart(report_with("{not json")) is None
+    assert load_chart(report_with(json.dumps({"steps": [{"concurrency": 1}]}))) is None
+    assert '<section id="load">' not in render_html(report_with("[]"))
+
+
+def test_the_reference_figure_is_kept_per_machine_pack_version_and_plan(
+    pack: Pack, tmp_path: Path
+) -> None:
+    options, _ = read_plan(pack)
+    path = cache_path(tmp_path, pack, options)
+    assert path.parent == tmp_path / "capacity" and path.name.startswith("orders-api-1.0.0-")
+    assert cache_path(tmp_path, pack, {**options, "slo_p95_ms": 100}) != path
+    assert read_cached(path) is None
+    write_cached(path, capacity(321.0))
+    kept = read_cached(path)
+    assert kept is not None and kept.capacity_rps == 321.0 and kept.cached
+    assert "cached from an earlier grade" in kept.describe()
+
+
+def test_a_kept_reference_figure_is_used_without_measuring(
+    pack: Pack, tmp_path: Path, settings: Settings
+) -> None:
+    options, _ = read_plan(pack)
+    write_cached(cache_path(tmp_path, pack, options), capacity(250.0))
+
+    class Context:
+        settings = type("S", (), {"home": tmp_path})()
+
+    def must_not_run(*_: object) -> None:
+        raise AssertionError("the reference was measured although a figure was kept")
+
+    found = reference_capacity(Context(), pack, options, must_not_run)  # type: ignore[arg-type]
+    assert found is not None and found.capacity_rps == 250.0 and found.cached
+
+
+def with_load_probe(*, plugins: bool = True) -> Registry:
+    registry = default_registry(plugins=plugins)
+    registry.register("load", LoadProbe)
+    return registry
+
+
+def grade_load(pack: Pack, settings: Settings, side: str) -> Report:
+    request = GradeRequest(
+        source=pack.path(side), settings=settings, challenge=pack.id, probes=["load"]
+    )
+    return grade(request)
+
+
+@pytest.mark.slow
+def test_the_reference_holds_at_least_four_times_the_starters_concurrency(
+    pack: Pack, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "default_registry", with_load_probe)
+    reference = grade_load(pack, settings, "reference")
+    starter = grade_load(pack, settings, "starter")
+    ref, start = reference.metrics, starter.metrics
+    assert ref["load.error_rate_max"] == 0 and start["load.knee_concurrency"] >= 1
+    assert ref["load.knee_concurrency"] >= 4 * start["load.knee_concurrency"], (ref, start)
+    relative = ref["load.relative_capacity"]
+    assert isinstance(relative, float) and 0.6 < relative < 1.6
+    assert not [f for f in reference.findings if f.rule.startswith("load.")]
+    starter_rules = {f.rule for f in starter.findings}
+    assert starter_rules & {"load.knee_at_one", "load.slo_missed_at_one", "load.low_capacity"}
+    assert '<section id="load">' in render_html(starter)
+
+
+def test_a_low_share_of_the_reference_capacity_is_a_finding() -> None:
+    plan = LoadPlan.from_options({"request": [{"name": "x", "path": "/"}]})
+    evidence = Evidence("load")
+    results = {"plan": {"slo_p95_ms": 250}, "steps": [row(1, 20, rps=50), row(2, 40, rps=60)]}
+    LoadProbe()._evidence(evidence, plan, results, capacity(200.0))
+    assert evidence.metrics["load.relative_capacity"] == 0.275
+    assert [f.rule for f in evidence.findings] == ["load.low_capacity"]
+    assert "Handles 28% of the load" in evidence.findings[0].message
+    assert STEPS_ARTIFACT in evidence.artifacts and "load.steps.txt" in evidence.artifacts
