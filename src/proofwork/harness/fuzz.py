@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -70,6 +71,8 @@ class FuzzOptions:
     # by property name (e.g. their skus), so that some requests get past "not found".
     setup: tuple[dict[str, Any], ...] = ()
     known_values: dict[str, list[Any]] = field(default_factory=dict)
+    # Where hypothesis keeps its unicode tables (seconds to build); a fresh folder if unset.
+    hypothesis_home: str = ""
 
     @classmethod
     def from_job(cls, job: Job) -> FuzzOptions:
@@ -164,7 +167,7 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     results["service"].update({"started": True, "startup_s": round(startup_s, 3)})
     budget_s = min(options.budget_s, job.deadline_s - startup_s - RESERVE_S)
     fuzzer = Fuzzer(service, options, Clock(time.monotonic() + budget_s), startup_s)
-    with private_hypothesis_home():
+    with private_hypothesis_home(options.hypothesis_home):
         fuzzer.fuzz()
     results["fuzz"] = fuzzer.summary()
     results["failures"] = [f.to_json() for f in fuzzer.failures.values()]
@@ -172,10 +175,13 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
 
 
 @contextmanager
-def private_hypothesis_home() -> Iterator[None]:
-    """Keep hypothesis's files (unicode tables, constants) out of the current folder."""
-    with tempfile.TemporaryDirectory(prefix="pw-hypothesis-") as home:
-        set_hypothesis_home_dir(home)
+def private_hypothesis_home(home: str) -> Iterator[None]:
+    """Keep hypothesis's files (unicode tables, constants; never examples: there is no
+    database) in `home`, or in a folder of their own, never in the current folder."""
+    with tempfile.TemporaryDirectory(prefix="pw-hypothesis-") as fresh:
+        if home:
+            Path(home).mkdir(parents=True, exist_ok=True, mode=0o700)
+        set_hypothesis_home_dir(home or fresh)
         try:
             yield
         finally:
