@@ -350,11 +350,13 @@ def test_two_runs_send_the_same_requests_and_find_the_same_failures(fuzz_run: Ru
 
 
 def test_fuzzing_stops_when_the_time_budget_is_spent(fuzz_run: Run) -> None:
-    started = time.monotonic()
     results, _ = fuzz_run(Behaviour(delay_s=0.1), budget_s=1.5)
-    assert time.monotonic() - started < 1.5 + 1.0 + 1.0
-    assert results["fuzz"]["stopped_early"] is True
-    assert 5 <= results["fuzz"]["requests"] < 30
+    fuzzed = results["fuzz"]
+    assert fuzzed["budget_s"] == pytest.approx(1.5, abs=0.01)
+    # The clock starts once hypothesis's unicode tables are built (by the warm-up).
+    assert fuzzed["elapsed_s"] < 1.5 + 1.0  # at most one request (1 s timeout) past the end
+    assert fuzzed["stopped_early"] is True
+    assert 5 <= fuzzed["requests"] < 30
 
 
 def test_a_service_that_dies_is_found_and_started_again(fuzz_run: Run) -> None:
