@@ -15,7 +15,7 @@ from proofwork.harness.http import Exchange
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Provider
 from proofwork.harness.service import ServiceControl, ServiceError
-from proofwork.harness.shop import CheckFailed, Shop, order_id, said
+from proofwork.harness.shop import CheckFailed, Shop, failure, order_id, said, start
 
 ACKNOWLEDGED = range(200, 300)  # the brief (R11): any 2xx is an acknowledgement
 READ_TIMEOUT_S = 3.0
@@ -48,13 +48,9 @@ class Plan:
 def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]:
     """Start the service, race for the last units, kill -9 it after acknowledged orders."""
     plan = Plan.from_options(job.options)
-    results: dict[str, Any] = {"service": {"started": False}}
-    try:
-        results["service"]["startup_s"] = round(service.start(provider.url), 3)
-    except ServiceError as exc:
-        results["service"]["error"] = str(exc)
+    results: dict[str, Any] = {"service": start(service, provider)}
+    if not results["service"]["started"]:
         return results
-    results["service"]["started"] = True
     shop = Shop.open(job, service, provider)
     try:
         results["race"] = race(shop, provider, plan)
@@ -67,17 +63,12 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     return results
 
 
-def _setup_failed(exc: CheckFailed) -> dict[str, Any]:
-    exchange = exc.exchange.to_json() if exc.exchange is not None else None
-    return {"setup_error": {"message": exc.message, "exchange": exchange}}
-
-
 def race(shop: Shop, provider: Provider, plan: Plan) -> dict[str, Any]:
     """`race_orders` customers order one of the last `race_stock` units at the same moment."""
     try:
         sku = shop.add_product(stock=plan.race_stock)
     except CheckFailed as exc:
-        return _setup_failed(exc)
+        return {"setup_error": failure(exc)}
     provider.latency_s = plan.race_latency_s
     try:
         answers = shop.at_once(plan.race_orders, lambda _: shop.place(shop.body(sku)))
@@ -121,7 +112,7 @@ def survive_kill(shop: Shop, service: ServiceControl, plan: Plan) -> dict[str, A
     try:
         sku = shop.add_product(stock=stock)
     except CheckFailed as exc:
-        return _setup_failed(exc)
+        return {"setup_error": failure(exc)}
     one_by_one = [shop.place(shop.body(sku)) for _ in range(plan.orders // 2)]
     at_once = shop.at_once(plan.orders - len(one_by_one), lambda _: shop.place(shop.body(sku)))
     acknowledged = [ex for ex in one_by_one + at_once if order_id(ex) is not None]
@@ -156,7 +147,10 @@ def read_back(shop: Shop, acknowledged: list[Exchange]) -> dict[str, Any]:
 
 
 def _difference(before: dict[str, Any], read: Exchange) -> str | None:
-    after = read.json()
+    try:
+        after = read.json()
+    except CheckFailed:
+        return "the order no longer reads as JSON"
     if not isinstance(after, dict):
         return "the order no longer reads as a JSON object"
     for name in KEPT:

@@ -18,8 +18,8 @@ from typing import Any
 from proofwork.harness.http import Exchange
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Charge, Provider
-from proofwork.harness.service import ServiceControl, ServiceError
-from proofwork.harness.shop import CheckFailed, Shop, order_id, said
+from proofwork.harness.service import ServiceControl
+from proofwork.harness.shop import CheckFailed, Shop, failure, order_id, said, start
 
 PAID = (201, "paid")
 RETRY_POLL_S = 0.5
@@ -134,13 +134,9 @@ def _count(problems: list[dict[str, Any]], kind: str) -> int:
 def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]:
     """Start the service, run every scenario against it, stop it with SIGTERM."""
     plan = Plan.from_options(job.options)
-    results: dict[str, Any] = {"service": {"started": False}, "deadline_s": plan.deadline_s}
-    try:
-        results["service"]["startup_s"] = round(service.start(provider.url), 3)
-    except ServiceError as exc:
-        results["service"]["error"] = str(exc)
+    results: dict[str, Any] = {"service": start(service, provider), "deadline_s": plan.deadline_s}
+    if not results["service"]["started"]:
         return results
-    results["service"]["started"] = True
     shop = Shop.open(job, service, provider)
     try:
         results.update(run_scenarios(shop, provider, plan, _until(job)))
@@ -161,7 +157,7 @@ def run_scenarios(shop: Shop, provider: Provider, plan: Plan, until: float) -> d
     try:
         plain = shop.add_product(price="10.00", stock=10_000)
     except CheckFailed as exc:
-        return {"scenarios": [], "setup_error": _setup_error(exc)}
+        return {"scenarios": [], "setup_error": failure(exc)}
     outcomes: list[Outcome] = []
     for number, scenario in enumerate(plan.scenarios):
         if time.monotonic() + plan.wait_s * 2 + plan.recovery_s > until:
@@ -179,11 +175,6 @@ def run_scenarios(shop: Shop, provider: Provider, plan: Plan, until: float) -> d
         "scenarios": [o.to_json() for o in outcomes],
         "other_double_charges": other_double_charges(outcomes, charges),
     }
-
-
-def _setup_error(exc: CheckFailed) -> dict[str, Any]:
-    exchange = exc.exchange.to_json() if exc.exchange is not None else None
-    return {"message": exc.message, "exchange": exchange}
 
 
 def run_scenario(

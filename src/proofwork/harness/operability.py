@@ -32,7 +32,7 @@ from typing import Any
 from proofwork.harness.job import DATA, Job
 from proofwork.harness.provider import Provider
 from proofwork.harness.service import REQUEST_ID_KEYS, ServiceControl, ServiceError, log_metrics
-from proofwork.harness.shop import CheckFailed, Shop
+from proofwork.harness.shop import CheckFailed, Shop, start
 
 ALT_PORT = 8089
 ALT_DATA = "/srv/orders-state"  # unusual on purpose: a hard-coded path cannot pass for it
@@ -82,13 +82,9 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     """Configuration first (its own run), then health, storage loss, logs and SIGTERM."""
     plan = Plan.from_options(job.options)
     env, env_lines = env_config(job, service, provider, plan)
-    results: dict[str, Any] = {"env": env, "service": {"started": False}}
-    try:
-        results["service"]["startup_s"] = round(service.start(provider.url), 3)
-    except ServiceError as exc:
-        results["service"]["error"] = str(exc)
+    results: dict[str, Any] = {"env": env, "service": start(service, provider)}
+    if not results["service"]["started"]:
         return results
-    results["service"]["started"] = True
     shop = Shop.open(job, service, provider)
     try:
         results["healthz"] = {"status": service.probe_status()}

@@ -18,12 +18,12 @@ from proofwork.harness.checks import _LOAD_LOCK, CheckContext, CheckFailed, _fre
 from proofwork.harness.http import Exchange, Http
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Provider
-from proofwork.harness.service import ServiceControl
+from proofwork.harness.service import ServiceControl, ServiceError
 
 T = TypeVar("T")
 DEFAULT_HELPERS = "_orders"
 
-__all__ = ["CheckFailed", "Shop", "load_helpers", "order_id", "said"]
+__all__ = ["CheckFailed", "Shop", "failure", "load_helpers", "order_id", "said", "start"]
 
 
 def load_helpers(folder: Path, name: str) -> ModuleType:
@@ -31,6 +31,20 @@ def load_helpers(folder: Path, name: str) -> ModuleType:
     with _LOAD_LOCK:
         package = _fresh_package(folder.resolve())
     return importlib.import_module(f"{package}.{name}")
+
+
+def start(service: ServiceControl, provider: Provider) -> dict[str, Any]:
+    """Start the service; what the results say of it: `started`, and `startup_s` or `error`."""
+    try:
+        return {"started": True, "startup_s": round(service.start(provider.url), 3)}
+    except ServiceError as exc:
+        return {"started": False, "error": str(exc)}
+
+
+def failure(exc: CheckFailed) -> dict[str, Any]:
+    """A helper's refusal (a product the service would not add …) as JSON for the results."""
+    exchange = exc.exchange.to_json() if exc.exchange is not None else None
+    return {"message": exc.message, "exchange": exchange}
 
 
 def order_id(ex: Exchange) -> str | None:
