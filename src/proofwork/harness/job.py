@@ -29,7 +29,7 @@ class ServiceSpec:
 
 @dataclass
 class Job:
-    kind: str  # "acceptance" (later: load, faults, durability)
+    kind: str  # a key of harness.__main__.KINDS: acceptance, load, faults, durability …
     backend: str  # sandbox backend: "bwrap" or "none"
     uid: int
     workspace: str

@@ -29,12 +29,33 @@ def _acceptance() -> Probe:
     return AcceptanceProbe()
 
 
+def _faults() -> Probe:
+    from proofwork.probes.faults import FaultsProbe
+
+    return FaultsProbe()
+
+
+def _durability() -> Probe:
+    from proofwork.probes.durability import DurabilityProbe
+
+    return DurabilityProbe()
+
+
+def _operability() -> Probe:
+    from proofwork.probes.operability import OperabilityProbe
+
+    return OperabilityProbe()
+
+
 # Built-ins go through the same `register` call that third-party plugins use.
 BUILTIN = {
     "static": _static,
     "security": _security,
     "tests": _tests,
     "acceptance": _acceptance,
+    "faults": _faults,
+    "durability": _durability,
+    "operability": _operability,
 }
 
 
