@@ -80,6 +80,7 @@ class Behaviour:
     crash_over: int | None = None  # answer 500 to a count above this
     die_over: int | None = None  # stop serving on a count above this (a crashed process)
     hang_on_get: bool = False
+    stall_body_on_get: bool = False  # headers, a few bytes of body, then nothing
     wrong_shape: bool = False
     delay_s: float = 0.0
 
@@ -165,6 +166,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.reply(404, {"error": "no such endpoint"})
             return
         if svc.behaviour.hang_on_get:
+            svc.release.wait(60)
+            return
+        if svc.behaviour.stall_body_on_get:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"name": ')
+            self.wfile.flush()
             svc.release.wait(60)
             return
         name = path.removeprefix("/items/")
@@ -322,6 +331,11 @@ def test_a_hang_is_found_and_the_operation_given_up_within_the_deadline(
     assert results["failures"][0]["request"].startswith("curl -X GET")
     assert results["failures"][0]["count"] == 2
     assert operation(results, "POST /items")["requests"] > 30
+
+
+def test_a_body_that_stops_halfway_is_a_hang(fuzz_run: Run) -> None:
+    results, _ = fuzz_run(Behaviour(stall_body_on_get=True), max_hangs=1)
+    assert keys(results) == {("GET /items/{name}", "hang", None)}
 
 
 def test_an_answer_of_the_wrong_shape_breaks_the_contract(fuzz_run: Run) -> None:

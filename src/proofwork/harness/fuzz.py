@@ -31,6 +31,7 @@ from schemathesis.core.result import Err
 from schemathesis.errors import FailureGroup
 from schemathesis.openapi import from_path
 from schemathesis.schemas import APIOperation, BaseSchema
+from urllib3.exceptions import ReadTimeoutError
 
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Provider
@@ -317,25 +318,8 @@ class Fuzzer:
         """Send one case (while budget and hangs allow) and judge how it was answered."""
         if self.out_of_time(tally):
             return
-        tally.requests += 1
-        self.session.cookies.clear()  # every case stands alone
-        try:
-            response = case.call(
-                base_url=self.service.base_url,
-                session=self.session,
-                timeout=self.options.request_timeout_s,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            message = f"no answer within {self.options.request_timeout_s:g}s"
-            self.no_answer(case, prepared(exc), mode, tally, HANG, message)
-            return
-        except requests.ConnectionError as exc:
-            message = f"connection failed: {exc}"
-            self.no_answer(case, prepared(exc), mode, tally, SERVER_ERROR, message)
-            return
-        except Exception as exc:  # noqa: BLE001 - a case schemathesis cannot send is not a finding
-            tally.errors.append(f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
+        response = self.send(case, mode, tally)
+        if response is None:
             return
         tally.statuses[response.status_code] += 1
         try:
@@ -345,6 +329,28 @@ class Fuzzer:
             return
         if failures:
             self.record(self.judged(case, response, failures, mode), tally)
+
+    def send(self, case: AnyCase, mode: GenerationMode, tally: Tally) -> Response | None:
+        """The service's answer, or None when there was none (recorded as a failure)."""
+        tally.requests += 1
+        self.session.cookies.clear()  # every case stands alone
+        try:
+            return case.call(
+                base_url=self.service.base_url,
+                session=self.session,
+                timeout=self.options.request_timeout_s,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            if timed_out(exc):
+                message = f"no answer within {self.options.request_timeout_s:g}s"
+                self.no_answer(case, prepared(exc), mode, tally, HANG, message)
+            else:
+                message = f"no complete answer: {exc}"
+                self.no_answer(case, prepared(exc), mode, tally, SERVER_ERROR, message)
+        except Exception as exc:  # noqa: BLE001 - a case schemathesis cannot send is not a finding
+            tally.errors.append(f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
+        return None
 
     def judged(
         self, case: AnyCase, response: Response, failures: list[Failure], mode: GenerationMode
@@ -489,6 +495,14 @@ def replace_known(value: Any, known: dict[str, list[Any]], draw: st.DrawFn) -> N
                 value[name] = draw(st.sampled_from(known[name]))
             else:
                 replace_known(item, known, draw)
+
+
+def timed_out(exc: requests.RequestException) -> bool:
+    """Whether the service stopped answering in time, before or during the body (requests
+    reports a stalled body as a ConnectionError wrapping urllib3's read timeout)."""
+    return isinstance(exc, requests.Timeout) or any(
+        isinstance(arg, ReadTimeoutError) for arg in exc.args
+    )
 
 
 def prepared(exc: requests.RequestException) -> requests.PreparedRequest | None:
