@@ -206,12 +206,14 @@ def classify(original: ast.AST, mutated: ast.AST) -> str:
     return found or "unknown"
 
 
-def _difference(old: object, new: object, *, root: bool = False) -> str | None:
+def _difference(
+    old: object, new: object, *, root: bool = False, parent: tuple[ast.AST, str] | None = None
+) -> str | None:
     if isinstance(old, list) and isinstance(new, list):
         if len(old) != len(new):
             return "arg_removal"
         for a, b in zip(old, new, strict=True):
-            found = _difference(a, b)
+            found = _difference(a, b, parent=parent)
             if found:
                 return found
         return None
@@ -223,15 +225,12 @@ def _difference(old: object, new: object, *, root: bool = False) -> str | None:
         if root and name == "name":
             continue
         other = getattr(new, name)
-        if (
-            isinstance(value, ast.AST)
-            and isinstance(other, ast.AST)
-            and type(value) is not type(other)
-        ):
-            return _field_change(old, name, value, other)
-        if not isinstance(value, ast.AST | list) and value != other:
-            return _value_change(old, name, value, other)
-        found = _difference(value, other)
+        if isinstance(value, ast.AST) and isinstance(other, ast.AST):
+            if type(value) is not type(other):
+                return _field_change(old, name, value, other)
+        elif not isinstance(value, list) and value != other:
+            return _value_change(old, name, value, other, parent)
+        found = _difference(value, other, parent=(old, name))
         if found:
             return found
     return None
@@ -275,7 +274,14 @@ def _replaced(old: ast.AST, new: ast.AST) -> str:
     return f"other:{type(old).__name__}>{type(new).__name__}"
 
 
-def _value_change(node: ast.AST, name: str, old: object, new: object) -> str:
+def _value_change(
+    node: ast.AST, name: str, old: object, new: object, parent: tuple[ast.AST, str] | None
+) -> str:
+    if isinstance(node, ast.Constant) and (new is None or old is None):
+        # `x = 0` -> `x = None` (and `x = None` -> `x = ""`) is mutmut's assignment operator;
+        # a call argument -> None is its argument operator.
+        assigned = parent is not None and isinstance(parent[0], ast.Assign | ast.AnnAssign)
+        return "assign_none" if assigned and parent and parent[1] == "value" else "arg_removal"
     if isinstance(node, ast.Constant):
         if isinstance(old, bool):
             return "bool_const"
