@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from proofwork.challenges import PackError, discover, load_pack
 from proofwork.challenges.kit import KitError, build_kit
-from proofwork.challenges.verify import levels, verify
+from proofwork.challenges.verify import judge_margin, judge_reference, judge_starter, levels, verify
 from proofwork.cli import app
 from proofwork.config import Settings, load_settings
 from proofwork.engine import GradeRequest, grade
+from proofwork.evidence import Report
 
 PACKS = Path(__file__).parent / "fixtures" / "packs"
 
@@ -196,3 +197,39 @@ def test_an_unknown_challenge_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["grade", str(tmp_path), "--challenge", "nope"])
     assert result.exit_code == 2
     assert "unknown challenge 'nope'" in result.output
+
+
+def report_with(metrics: dict[str, float], findings: list[tuple[str, str]]) -> Report:
+    """A hand-made report: metrics under one probe, findings as (probe, rule)."""
+    from proofwork.evidence import Evidence, Finding, Severity, SubmissionInfo
+
+    evidence = [Evidence("load", metrics=dict(metrics))]
+    evidence += [
+        Evidence(probe, findings=[Finding(rule, Severity.HIGH, "m", probe=probe)])
+        for probe, rule in findings
+    ]
+    return Report(SubmissionInfo("a" * 64, "s", "directory", 1, 1), evidence)
+
+
+def test_verify_names_what_keeps_a_pack_from_telling_the_two_apart(team_pack: Path) -> None:
+    edit(
+        team_pack / "challenge.toml",
+        "[verify.starter_max_level]",
+        'reference_clean_probes = ["faults"]\nreference_forbidden_rules = ["input.server_error"]\n'
+        'starter_findings_in = ["durability"]\n'
+        '[verify.reference_beats_starter]\n"load.knee_concurrency" = 4\n\n'
+        "[verify.starter_max_level]",
+    )
+    pack = load_pack(team_pack)
+    reference = report_with(
+        {"load.knee_concurrency": 8}, [("faults", "faults.hang"), ("input", "input.server_error")]
+    )
+    starter = report_with({"load.knee_concurrency": 4}, [])
+    problems = " | ".join(
+        judge_reference(pack, reference) + judge_starter(pack, starter)
+        + judge_margin(pack, reference, starter)
+    )  # fmt: skip
+    assert "reference has faults findings: faults.hang" in problems
+    assert "reference has input.server_error findings" in problems
+    assert "starter has no durability findings" in problems
+    assert "reference load.knee_concurrency = 8 is not 4x the starter's (4)" in problems

@@ -128,6 +128,14 @@ class Verify(Strict):
     starter_must_fail: tuple[str, ...] = ()
     reference_min_level: Annotated[int, Field(ge=0, le=4)] = 3
     starter_max_level: dict[str, Annotated[int, Field(ge=0, le=4)]] = Field(default_factory=dict)
+    # Probes whose findings the reference must not have at all, and finding rules it must not
+    # have from any probe (e.g. "input.server_error").
+    reference_clean_probes: tuple[str, ...] = ()
+    reference_forbidden_rules: tuple[str, ...] = ()
+    # Probes in which the starter must have at least one finding.
+    starter_findings_in: tuple[str, ...] = ()
+    # Metrics on which the reference must beat the starter by this factor ("load.knee_concurrency").
+    reference_beats_starter: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
 class ChallengeFile(Strict):

@@ -46,6 +46,14 @@ def judge_reference(pack: Pack, report: Report) -> list[str]:
         problems.append(f"reference fails acceptance checks: {', '.join(failing)}")
     if metrics.get("tests.failed") or metrics.get("tests.errors"):
         problems.append("reference: its own test suite does not pass")
+    spec = pack.spec.verify
+    for probe in spec.reference_clean_probes:
+        found = sorted({f.rule for f in report.findings if f.probe == probe})
+        if found:
+            problems.append(f"reference has {probe} findings: {', '.join(found)}")
+    for rule in spec.reference_forbidden_rules:
+        if any(f.rule == rule for f in report.findings):
+            problems.append(f"reference has {rule} findings")
     wanted = pack.spec.verify.reference_min_level
     for name in pack.spec.signals:
         level = levels(report).get(name)
@@ -61,6 +69,9 @@ def judge_starter(pack: Pack, report: Report) -> list[str]:
     passed = [c for c in pack.spec.verify.starter_must_fail if c not in failing]
     if passed:
         problems.append(f"starter passes checks aimed at planted failures: {', '.join(passed)}")
+    for probe in pack.spec.verify.starter_findings_in:
+        if not any(f.probe == probe for f in report.findings):
+            problems.append(f"starter has no {probe} findings: that probe cannot see its flaws")
     for name, ceiling in pack.spec.verify.starter_max_level.items():
         level = levels(report).get(name)
         if level is None or level > ceiling:
@@ -79,4 +90,21 @@ def verify(pack: Pack, settings: Settings, listener: Listener | None = None) -> 
     verdict = Verdict(pack, reports["reference"], reports["starter"])
     verdict.problems += judge_reference(pack, verdict.reference)
     verdict.problems += judge_starter(pack, verdict.starter)
+    verdict.problems += judge_margin(pack, verdict.reference, verdict.starter)
     return verdict
+
+
+def judge_margin(pack: Pack, reference: Report, starter: Report) -> list[str]:
+    """Metrics on which the reference must beat the starter by the pack's factor."""
+    problems = []
+    for metric, factor in pack.spec.verify.reference_beats_starter.items():
+        ours, theirs = reference.metrics.get(metric), starter.metrics.get(metric)
+        if not isinstance(ours, int | float) or not isinstance(theirs, int | float):
+            problems.append(
+                f"{metric} was not measured on both (reference {ours}, starter {theirs})"
+            )
+        elif ours < factor * theirs:
+            problems.append(
+                f"reference {metric} = {ours:g} is not {factor:g}x the starter's ({theirs:g})"
+            )
+    return problems
