@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import time
 from collections import Counter
 from typing import Any
 
@@ -308,10 +310,25 @@ def test_stepping_stops_once_clearly_past_the_knee() -> None:
     assert past_knee(step_with(p95=10, errors=11), rules)
 
 
-def test_the_service_cores_share_leaves_out_what_others_took() -> None:
-    watch = CoreWatch(frozenset({0}), uid=61000)
-    before = CpuSample(at=0.0, cores_busy_s=0.0, service_s=0.0)
-    # 10 s: the core was busy 9 s, 6 of them the service's: others took 3 s of 10.
+def test_a_cores_share_leaves_out_what_others_took() -> None:
+    watch = CoreWatch(frozenset({0}), lambda: 0.0)
+    before = CpuSample(at=0.0, cores_busy_s=0.0, own_s=0.0)
+    # 10 s: the core was busy 9 s, 6 of them the owner's: others took 3 s of 10.
     assert watch.share(before, CpuSample(10.0, 9.0, 6.0)) == 0.7
     assert watch.share(before, CpuSample(10.0, 5.0, 5.0)) == 1.0
-    assert step_with(10, 0).with_core_share(0.5).full_core_rps == 40.0
+    assert step_with(10, 0).with_shares(0.5, 1.0).full_core_rps == 40.0
+
+
+def test_a_real_sample_counts_this_process_on_its_cores() -> None:
+    core = sorted(os.sched_getaffinity(0))[0]
+    watch = CoreWatch(frozenset({core}), time.process_time)
+    first = watch.sample()
+    assert first.cores_busy_s > 0 and first.own_s > 0
+    assert 0.05 <= watch.share(first, watch.sample()) <= 1.0
+
+
+def test_capacity_prefers_steps_no_other_work_disturbed() -> None:
+    calm = [dict(row(c, 5, rps=300), core_share=1.0, harness_share=0.9) for c in (1, 2)]
+    busy = dict(row(4, 5, rps=900), core_share=1.0, harness_share=0.3)
+    assert capacity_rps([*calm, busy]) == 300
+    assert capacity_rps([busy]) == 900  # nothing calm: the best there is

@@ -11,6 +11,7 @@ Stepping stops early once a step is clearly past the knee, or when the job's dea
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -18,7 +19,7 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from proofwork.harness.service import ServiceControl, ServiceError
 
 VARIANTS = 64  # pre-encoded copies of each request, with different skus and customers
 SCHEDULE = 4096  # length of the pre-drawn, weighted sequence of requests users walk through
+CALM = 0.8  # a core's share below this means other work on the host disturbed the step
 
 
 class PlanError(ValueError):
@@ -254,9 +256,13 @@ def past_knee(step: Step, plan: LoadPlan) -> bool:
 
 
 def capacity_rps(steps: list[dict[str, Any]], best: int = 3) -> float:
-    """The median of the `best` highest full-core throughputs: with the core scaled out, the
-    steps on the plateau agree, and the median keeps one lucky (or unlucky) step from deciding."""
-    figures = sorted((s.get("full_core_rps", s["throughput_rps"]) for s in steps), reverse=True)
+    """The median of the `best` highest full-core throughputs, from the steps where neither
+    the service's nor the harness's core was much taken by other work, when there are any: a
+    busy harness core slows the generator and the fake provider, which no scaling undoes."""
+    calm = [s for s in steps if min(s.get("core_share", 1), s.get("harness_share", 1)) >= CALM]
+    figures = sorted(
+        (s.get("full_core_rps", s["throughput_rps"]) for s in calm or steps), reverse=True
+    )
     return float(statistics.median(figures[:best])) if figures else 0.0
 
 
@@ -288,32 +294,38 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class CpuSample:
-    """CPU seconds so far: the service's cores busy with anything, and the service itself."""
+    """CPU seconds so far: the watched cores busy with anything, and their owner's share."""
 
     at: float
     cores_busy_s: float
-    service_s: float
+    own_s: float
 
 
 @dataclass(frozen=True)
 class CoreWatch:
-    """Tells what share of its cores the service could use: on a shared host, other work on
-    the same core (or the hypervisor) takes time that would otherwise have been the service's."""
+    """Tells what share of its cores a process had: on a shared host, other work on the same
+    cores (or the hypervisor) takes time that would otherwise have been the owner's."""
 
     cores: frozenset[int]
-    uid: int
+    own_cpu: Callable[[], float]  # CPU seconds the cores' owner has used so far
 
     @classmethod
-    def for_job(cls, job: Job) -> CoreWatch | None:
-        """Only where the service has cores of its own and a uid of its own to count by."""
+    def for_service(cls, job: Job) -> CoreWatch | None:
+        """The service's cores, counted by its uid (None where it has neither of its own)."""
         cores = job.cpus.get("service", "")
         if not cores or job.uid == 0:
             return None
-        return cls(frozenset(int(c) for c in cores.split(",")), job.uid)
+        return cls(_cores(cores), functools.partial(uid_cpu_seconds, job.uid))
+
+    @classmethod
+    def for_harness(cls, job: Job) -> CoreWatch | None:
+        """This process's cores (the generator and the fake provider run here)."""
+        cores = job.cpus.get("harness", "")
+        return cls(_cores(cores), time.process_time) if cores else None
 
     def sample(self) -> CpuSample:
         """Read the counters now (a /proc scan: call between steps, not inside one)."""
-        return CpuSample(time.monotonic(), self._cores_busy(), self._uid_cpu())
+        return CpuSample(time.monotonic(), self._cores_busy(), self.own_cpu())
 
     def _cores_busy(self) -> float:
         busy = 0
@@ -325,29 +337,46 @@ class CoreWatch:
                 busy += values[0] + values[1] + values[2] + values[7]
         return busy / CLOCK_TICKS
 
-    def _uid_cpu(self) -> float:
-        ticks = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                if entry.stat().st_uid != self.uid:
-                    continue
-                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-            except (OSError, IndexError, ValueError):
-                continue  # the process ended while we looked
-        return ticks / CLOCK_TICKS
-
     def share(self, before: CpuSample, after: CpuSample) -> float:
         """The share of the cores' time between two samples that others did not take."""
         wall = (after.at - before.at) * len(self.cores)
-        others = (after.cores_busy_s - before.cores_busy_s) - (after.service_s - before.service_s)
+        others = (after.cores_busy_s - before.cores_busy_s) - (after.own_s - before.own_s)
         return round(min(1.0, max(0.05, 1 - others / wall)), 3) if wall > 0 else 1.0
 
 
+def _cores(text: str) -> frozenset[int]:
+    return frozenset(int(c) for c in text.split(","))
+
+
+def uid_cpu_seconds(uid: int) -> float:
+    """CPU seconds used so far by the live processes of `uid` (the sandboxed service's)."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    return ticks / CLOCK_TICKS
+
+
+Watches = tuple[CoreWatch | None, CoreWatch | None]  # the service's, the harness's
+
+
+def _shares(watches: Watches, before: list[CpuSample | None]) -> tuple[float, float]:
+    shares = [
+        watch.share(start, watch.sample()) if watch and start else 1.0
+        for watch, start in zip(watches, before, strict=True)
+    ]
+    return shares[0], shares[1]
+
+
 async def drive(
-    plan: LoadPlan, port: int, skus: list[str], deadline: float, watch: CoreWatch | None = None
+    plan: LoadPlan, port: int, skus: list[str], deadline: float, watches: Watches = (None, None)
 ) -> dict[str, Any]:
     """Step concurrency up until the cap, a step past the knee, or the deadline."""
     mix = build_mix(plan, port, skus)
@@ -367,10 +396,9 @@ async def drive(
                 stopped = f"time budget: no room for concurrency {concurrency}"
                 break
             gc.collect()  # between steps, so a collection does not land inside a measurement
-            before = watch.sample() if watch else None
+            before = [watch.sample() if watch else None for watch in watches]
             step = await generator.step(concurrency, plan.warmup_s, plan.step_duration_s)
-            share = watch.share(before, watch.sample()) if watch and before else 1.0
-            steps.append(step.with_core_share(share))
+            steps.append(step.with_shares(*_shares(watches, before)))
             if past_knee(steps[-1], plan):
                 stopped = f"past the knee at concurrency {concurrency}"
                 break
@@ -410,8 +438,10 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     provider.latency_s = plan.provider_latency_ms / 1000
     results["setup"] = asyncio.run(create_data(plan, service.port))
     gc.freeze()  # what setup left is long-lived: keep the collector from walking it mid-step
-    skus, watch = product_skus(plan.setup), CoreWatch.for_job(job)
-    results.update(asyncio.run(drive(plan, service.port, skus, deadline, watch)))
+    watches = (CoreWatch.for_service(job), CoreWatch.for_harness(job))
+    results.update(
+        asyncio.run(drive(plan, service.port, product_skus(plan.setup), deadline, watches))
+    )
     results["summary"] = summarize(results["steps"], plan.slo_p95_ms, plan.max_error_rate)
     clean, seconds = service.stop()
     results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})

@@ -287,15 +287,16 @@ class Step:
     # Share of its core the service had (others' work on a shared host takes the rest), and
     # the throughput it would have had with all of it: what capacity comparisons divide.
     core_share: float = 1.0
+    harness_share: float = 1.0  # the same for the generator's (and fake provider's) core
 
     @property
     def full_core_rps(self) -> float:
         """Throughput of good answers scaled to the whole core."""
         return round(self.throughput_rps / self.core_share, 2)
 
-    def with_core_share(self, share: float) -> Step:
-        """The same figures, knowing how much of its core the service had."""
-        return replace(self, core_share=share)
+    def with_shares(self, service: float, harness: float) -> Step:
+        """The same figures, knowing how much of their cores the service and harness had."""
+        return replace(self, core_share=service, harness_share=harness)
 
     @property
     def error_rate(self) -> float:

@@ -41,15 +41,21 @@ def run_load(
 
 def step_table(steps: list[dict[str, Any]], slo_p95_ms: float) -> str:
     """The per-step figures as a fixed-width table, marking steps that miss the SLO."""
-    lines = ["concurrency  requests  good rps   p50 ms   p95 ms   p99 ms   errors  core"]
+    # cores: the share of its core the service had, then the harness (others took the rest).
+    lines = ["concurrency  requests  good rps   p50 ms   p95 ms   p99 ms   errors   cores"]
     for s in steps:
         mark = "  <- p95 over SLO" if s["p95_ms"] > slo_p95_ms else ""
         lines.append(
             f"{s['concurrency']:>11}  {s['requests']:>8}  {s['throughput_rps']:>8.1f}  "
             f"{s['p50_ms']:>7.1f}  {s['p95_ms']:>7.1f}  {s['p99_ms']:>7.1f}  "
-            f"{100 * s['error_rate']:>6.2f}%  {100 * s.get('core_share', 1.0):>3.0f}%{mark}"
+            f"{100 * s['error_rate']:>6.2f}%  {_share(s, 'core_share')}/"
+            f"{_share(s, 'harness_share')}{mark}"
         )
     return "\n".join(lines)
+
+
+def _share(step: dict[str, Any], key: str) -> str:
+    return f"{100 * step.get(key, 1.0):.0f}%"
 
 
 def chart_data(results: dict[str, Any], summary: dict[str, Any], capacity: Capacity | None) -> str:

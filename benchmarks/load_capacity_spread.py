@@ -1,0 +1,76 @@
+"""Benchmark: how much the reference's `load.relative_capacity` moves between grades.
+
+The issue's target: graded five times, the orders-api reference's `load.relative_capacity`
+varies by less than ±10%. Each grade here is a real one (intake, sandbox, the pack's runtime)
+with the load probe alone; the reference figure it divides by is the one kept for this machine
+(measured by the first grade when none is kept, as a real grade would). Prints every grade's
+figures and the largest deviation from their mean.
+
+    .venv/bin/python benchmarks/load_capacity_spread.py [--grades 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from proofwork import engine
+from proofwork.challenges import discover
+from proofwork.config import load_settings
+from proofwork.engine import GradeRequest, grade
+from proofwork.probes import default_registry
+from proofwork.probes.base import Registry
+from proofwork.probes.load import LoadProbe
+
+TARGET_DEVIATION = 0.10
+
+
+def with_load_probe(*, plugins: bool = True) -> Registry:
+    """The built-in probes plus `load` (which the default registry may not list yet)."""
+    registry = default_registry(plugins=plugins)
+    if "load" not in registry.names():
+        registry.register("load", LoadProbe)
+    return registry
+
+
+def main() -> int:
+    """Grade the reference `--grades` times; 0 when every figure is within ±10% of the mean."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grades", type=int, default=5)
+    args = parser.parse_args()
+    engine.default_registry = with_load_probe
+    settings = load_settings()
+    pack = discover(settings.challenges_path).get("orders-api")
+    figures: list[float] = []
+    for number in range(1, args.grades + 1):
+        started = time.monotonic()
+        request = GradeRequest(
+            source=pack.path("reference"), settings=settings, challenge=pack.id, probes=["load"]
+        )
+        metrics = grade(request).metrics
+        relative = metrics.get("load.relative_capacity")
+        if not isinstance(relative, float):
+            print(f"grade {number}: no relative capacity ({metrics})")
+            return 1
+        figures.append(relative)
+        print(
+            f"grade {number}/{args.grades}: relative capacity {relative:.3f}, knee "
+            f"{metrics['load.knee_concurrency']}, {metrics['load.capacity_rps']:.0f} req/s "
+            f"full-core ({metrics['load.max_throughput_rps']:.0f} seen at best) "
+            f"(reference {metrics['load.reference_capacity_rps']:.0f}, "
+            f"{'kept' if metrics['load.reference_cached'] else 'measured now'}), "
+            f"{time.monotonic() - started:.0f} s",
+            flush=True,
+        )
+    mean = statistics.mean(figures)
+    deviation = max(abs(f - mean) for f in figures) / mean
+    verdict = "PASS" if deviation < TARGET_DEVIATION else "FAIL"
+    print(f"\nrelative capacity: mean {mean:.3f}, min {min(figures):.3f}, max {max(figures):.3f}")
+    print(f"largest deviation from the mean: ±{100 * deviation:.1f}%  target < ±10% {verdict}")
+    return 0 if deviation < TARGET_DEVIATION else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
