@@ -176,7 +176,9 @@ def graded(
     files = {
         str(p.relative_to(root)): p.read_text()
         for p in root.rglob("*")
-        if p.is_file() and not {"__pycache__", ".hypothesis", ".pytest_cache"} & set(p.parts)
+        if p.is_file()
+        and p.suffix in {".py", ".toml", ".md", ".txt", ".cfg"}
+        and not {".hypothesis", ".pytest_cache"} & set(p.parts)
     }
     sandbox = sandbox_factory(files)
     outdir = sandbox.workspace.parent / "out"
