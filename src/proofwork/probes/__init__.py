@@ -47,6 +47,12 @@ def _operability() -> Probe:
     return OperabilityProbe()
 
 
+def _input() -> Probe:
+    from proofwork.probes.input import InputProbe
+
+    return InputProbe()
+
+
 # Built-ins go through the same `register` call that third-party plugins use.
 BUILTIN = {
     "static": _static,
@@ -56,6 +62,7 @@ BUILTIN = {
     "faults": _faults,
     "durability": _durability,
     "operability": _operability,
+    "input": _input,
 }
 
 
