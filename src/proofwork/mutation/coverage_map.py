@@ -14,8 +14,11 @@ from proofwork.mutation.model import Kind, Mutant
 
 # Durations are measured in the instrumented run, about three times slower than the children
 # (which run without coverage), so twice the measured time is some six times the real one.
+# Each test also pays a few milliseconds in a freshly forked child (its fixtures, first
+# imports, copy-on-write faults) that a warm in-order run does not: 50 ms per test allows that.
 TIMEOUT_FACTOR = 2.0
 TIMEOUT_EXTRA_S = 0.5
+TIMEOUT_PER_TEST_S = 0.05
 
 
 class MapError(Exception):
@@ -67,7 +70,8 @@ class CoverageMap:
 
     def timeout_s(self, tests: list[int]) -> float:
         """How long a mutant may take: a multiple of its tests' measured time, plus a second."""
-        return TIMEOUT_FACTOR * sum(self.durations[i] for i in tests) + TIMEOUT_EXTRA_S
+        measured = sum(self.durations[i] for i in tests)
+        return TIMEOUT_FACTOR * measured + TIMEOUT_EXTRA_S + TIMEOUT_PER_TEST_S * len(tests)
 
 
 def plan_entry(mutant: Mutant, rank: int, tests: list[int], timeout_s: float) -> dict[str, Any]:

@@ -213,6 +213,10 @@ class MutationSession:
                 code = obj.__code__
                 key = (code.co_filename, code.co_qualname, code.co_firstlineno)
                 self.functions.setdefault(key, []).append(obj)
+        # Children share the parent's memory copy-on-write; a collection in a child would walk
+        # (and so copy) every object the session holds. Frozen objects are never walked.
+        gc.collect()
+        gc.freeze()
 
     def write(self, final: bool = False) -> None:
         """Rewrite OUT/results.json (at most every couple of seconds unless final)."""
@@ -243,7 +247,11 @@ class MutationSession:
         tests: list[int] = mutant["tests"]
         for position, index in enumerate(tests):
             following = tests[position + 1] if position + 1 < len(tests) else None
-            if self.run_test(index, following):
+            try:
+                failed = self.run_test(index, following)
+            except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt: pytest would stop
+                failed, self.failure = True, f"the test run was aborted: {type(exc).__name__}"
+            if failed:
                 return {"status": "killed", "by": index, "how": planted, "detail": self.failure}
         return {"status": "survived", "how": planted}
 
