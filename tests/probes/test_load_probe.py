@@ -186,7 +186,9 @@ def test_the_reference_holds_at_least_four_times_the_starters_concurrency(
     assert ref["load.error_rate_max"] == 0 and start["load.knee_concurrency"] >= 1
     assert ref["load.knee_concurrency"] >= 4 * start["load.knee_concurrency"], (ref, start)
     relative = ref["load.relative_capacity"]
-    assert isinstance(relative, float) and 0.6 < relative < 1.6
+    # Loose: the kept reference figure may have been measured while the shared host was busy
+    # (benchmarks/load_capacity_spread.py measures the spread itself).
+    assert isinstance(relative, float) and 0.5 < relative < 2.0
     assert not [f for f in reference.findings if f.rule.startswith("load.")]
     starter_rules = {f.rule for f in starter.findings}
     assert starter_rules & {"load.knee_at_one", "load.slo_missed_at_one", "load.low_capacity"}
