@@ -53,6 +53,12 @@ def _input() -> Probe:
     return InputProbe()
 
 
+def _load() -> Probe:
+    from proofwork.probes.load import LoadProbe
+
+    return LoadProbe()
+
+
 # Built-ins go through the same `register` call that third-party plugins use.
 BUILTIN = {
     "static": _static,
@@ -63,6 +69,7 @@ BUILTIN = {
     "durability": _durability,
     "operability": _operability,
     "input": _input,
+    "load": _load,
 }
 
 
