@@ -112,3 +112,15 @@ def test_it_reuses_the_map_the_tests_probes_coverage_run_recorded(
     assert evidence.metrics["mutation.map_shared"] is True
     assert evidence.metrics["mutation.score_percent"] >= 80
     assert not (mutation_out / "map.json").exists()  # no second instrumented run
+
+
+@pytest.mark.slow
+def test_a_flat_package_with_its_tests_inside_it(make_context: ContextFactory) -> None:
+    evidence = MutationProbe().run(make_context(project("inpackage")))
+    metrics = evidence.metrics
+    assert evidence.status is Status.OK, evidence.error
+    assert metrics["mutation.total"] >= 8
+    assert metrics["mutation.not_covered"] == 0
+    assert metrics["mutation.errors"] == 0
+    assert metrics["mutation.score_percent"] >= 80
+    assert all(f.path == "calc/ops.py" for f in evidence.findings if f.path)

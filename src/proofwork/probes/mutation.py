@@ -96,6 +96,7 @@ class MutationProbe:
         self.seed = seed
         self.only = only  # globs of relative paths to mutate (default: all source)
         self.run_args = [*RUN_ARGS, *pytest_args]
+        self._hashes: dict[str, str] = {}
 
     def applies(self, ctx: ProbeContext) -> bool:
         """Any source file to mutate."""
@@ -111,6 +112,9 @@ class MutationProbe:
         evidence = measured.evidence
         deadline = time.monotonic() + self._allotment(ctx)
         files = mutation_files(ctx, self.only)
+        # The runner checks each file against the text the mutants were planted in (the
+        # suite may rewrite files), so hashes are taken now, before anything runs.
+        self._hashes = {f.path: hashlib.sha256(f.text.encode()).hexdigest() for f in files}
         clock = time.monotonic()
         generated = generate(files, profile=self.profile, exclude=EXCLUDE_ALSO)
         measured.generated = generated
@@ -223,8 +227,7 @@ class MutationProbe:
         cmap: CoverageMap,
         deadline_s: float,
     ) -> None:
-        texts = {s.path: s.text for s in mutation_files(ctx, self.only)}
-        files = {m.path: hashlib.sha256(texts[m.path].encode()).hexdigest() for m in mutants}
+        files = {m.path: self._hashes[m.path] for m in mutants}
         plan = {
             "pytest_args": self.run_args,
             "files": files,
