@@ -50,7 +50,15 @@ def test_the_same_submission_graded_twice_gets_the_same_results(
     pack: Pack, settings: Settings
 ) -> None:
     reports = [
-        grade(GradeRequest(source=pack.path("starter"), settings=settings, challenge="orders-api"))
+        grade(
+            GradeRequest(
+                source=pack.path("starter"),
+                settings=settings,
+                challenge="orders-api",
+                # The checks and the signals they feed; verify grades with every probe.
+                probes=["static", "tests", "acceptance"],
+            )
+        )
         for _ in range(2)
     ]
     assert failed_checks(reports[0]) == failed_checks(reports[1])

@@ -319,3 +319,13 @@ def test_a_command_can_be_pinned_to_a_core(sandbox_factory: Factory) -> None:
     core = str(max(os.sched_getaffinity(0)))
     result = sandbox_factory().run(py(code), limits=Limits(wall_s=10, cpuset=core))
     assert result.text().strip() == core
+
+
+def test_closing_a_sandbox_sweeps_groups_a_crashed_harness_left(sandbox_factory: Factory) -> None:
+    sandbox = sandbox_factory()
+    assert sandbox.cgroups is not None
+    leaked = sandbox.cgroups.create(Limits(), str(sandbox.uid))  # as if its harness died
+    folders = [f.parent for f in leaked.procs_files()]
+    assert all(folder.exists() for folder in folders)
+    sandbox.close()
+    assert not any(folder.exists() for folder in folders)

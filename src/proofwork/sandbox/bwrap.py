@@ -133,6 +133,7 @@ class BwrapSandbox(RunsByStarting):
         self.uid = uid if uid is not None else (self._lease.uid if self._lease else os.getuid())
         self._etc = self._write_etc()
         if self.root and not joining:
+            self._sweep()  # whatever a crashed earlier holder of this uid left behind
             self.give(workspace)
 
     def __enter__(self) -> BwrapSandbox:
@@ -142,11 +143,18 @@ class BwrapSandbox(RunsByStarting):
         self.close()
 
     def close(self) -> None:
-        """Kill anything left of this sandbox's uid and release it."""
+        """Kill anything left of this sandbox's uid, remove its cgroups, release the uid."""
         if self._lease is not None:
-            kill_uid(self.uid)
+            self._sweep()
             self._lease.release()
             self._lease = None
+
+    def _sweep(self) -> None:
+        # A harness process killed at its deadline never removes the groups of the service
+        # it ran; the lease holder does, for every group named after its uid.
+        kill_uid(self.uid)
+        if self.cgroups is not None:
+            self.cgroups.sweep(str(self.uid))
 
     def give(self, path: Path) -> None:
         """Hand a host folder to the sandbox uid so sandboxed code may write in it."""
@@ -280,7 +288,7 @@ class BwrapSandbox(RunsByStarting):
         inner = self.bwrap_argv(
             argv, limits=limits, env=env or {}, cwd=cwd, network=network, mounts=mounts
         )
-        group = self.cgroups.create(limits) if self.cgroups else None
+        group = self.cgroups.create(limits, str(self.uid)) if self.cgroups else None
 
         def cleanup() -> None:
             if group is not None:

@@ -49,8 +49,12 @@ class Controller(Protocol):
     version: str
     enforced: tuple[str, ...]
 
-    def create(self, limits: Limits) -> Group:
-        """A fresh group with these limits applied."""
+    def create(self, limits: Limits, owner: str) -> Group:
+        """A fresh group with these limits applied, named after its owner (the sandbox uid)."""
+        ...
+
+    def sweep(self, owner: str) -> int:
+        """Kill and remove every group of `owner` (left by a crashed harness); how many."""
         ...
 
 
@@ -159,9 +163,9 @@ class CgroupV1:
             return False
         return os.access(base / PARENT, os.W_OK)
 
-    def create(self, limits: Limits) -> V1Group:
+    def create(self, limits: Limits, owner: str) -> V1Group:
         """Make one group per controller and write the limits."""
-        name = uuid.uuid4().hex[:12]
+        name = f"{owner}-{uuid.uuid4().hex[:12]}"
         dirs = {}
         for controller in self.controllers:
             path = ROOT / controller / PARENT / name
@@ -174,6 +178,19 @@ class CgroupV1:
             group.remove()
             raise
         return group
+
+    def sweep(self, owner: str) -> int:
+        """Kill and remove every group of `owner`, in every controller."""
+        names = {
+            path.name
+            for controller in self.controllers
+            for path in (ROOT / controller / PARENT).glob(f"{owner}-*")
+        }
+        for name in names:
+            group = V1Group({c: ROOT / c / PARENT / name for c in self.controllers})
+            group.kill_all()
+            group.remove()
+        return len(names)
 
     @staticmethod
     def _apply(group: V1Group, limits: Limits) -> None:
@@ -272,9 +289,18 @@ class CgroupV2:
         usable = tuple(c for c in cls.WANTED if c in enabled)
         return cls(base, usable) if "memory" in usable or "pids" in usable else None
 
-    def create(self, limits: Limits) -> V2Group:
+    def sweep(self, owner: str) -> int:
+        """Kill and remove every group of `owner`."""
+        paths = list(self.base.glob(f"{owner}-*"))
+        for path in paths:
+            group = V2Group(path)
+            group.kill_all()
+            group.remove()
+        return len(paths)
+
+    def create(self, limits: Limits, owner: str) -> V2Group:
         """Make one group and write the limits its controllers allow."""
-        path = self.base / uuid.uuid4().hex[:12]
+        path = self.base / f"{owner}-{uuid.uuid4().hex[:12]}"
         path.mkdir()
         group = V2Group(path)
         try:
