@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from proofwork.sandbox.process import SandboxProcess
@@ -79,27 +80,17 @@ class SandboxError(Exception):
     """The sandbox could not be set up or started (not: the command inside it failed)."""
 
 
-class Sandbox(Protocol):
+class Sandbox(ABC):
+    """An isolation backend. Backends implement `start` and `describe`; a one-shot `run` is a
+    started command, awaited."""
+
     name: str
 
+    @abstractmethod
     def describe(self) -> dict[str, object]:
         """Which isolation and which limits this backend really enforces on this host."""
-        ...
 
-    def run(
-        self,
-        argv: list[str],
-        *,
-        limits: Limits,
-        env: dict[str, str] | None = None,
-        cwd: str = WORKSPACE,
-        network: bool = False,
-        mounts: tuple[Mount, ...] = (),
-        stdin: bytes | None = None,
-    ) -> ExecResult:
-        """Run argv inside the sandbox, wait for it (or its deadline) and clean up every process."""
-        ...
-
+    @abstractmethod
     def start(
         self,
         argv: list[str],
@@ -112,25 +103,6 @@ class Sandbox(Protocol):
         stdin: bytes | None = None,
     ) -> SandboxProcess:
         """Start argv inside the sandbox and return a handle to signal, stop or kill it."""
-        ...
-
-
-class RunsByStarting:
-    """`run` for a backend that has `start`: a one-shot command is a started one, awaited."""
-
-    def start(
-        self,
-        argv: list[str],
-        *,
-        limits: Limits,
-        env: dict[str, str] | None = None,
-        cwd: str = WORKSPACE,
-        network: bool = False,
-        mounts: tuple[Mount, ...] = (),
-        stdin: bytes | None = None,
-    ) -> SandboxProcess:
-        """Implemented by each backend."""
-        raise NotImplementedError
 
     def run(
         self,

@@ -22,7 +22,7 @@ from proofwork.sandbox.base import (
     WORKSPACE,
     Limits,
     Mount,
-    RunsByStarting,
+    Sandbox,
     SandboxError,
 )
 from proofwork.sandbox.process import Execution, SandboxProcess
@@ -114,7 +114,7 @@ def _pids_of(uid: int) -> list[int]:
     return pids
 
 
-class BwrapSandbox(RunsByStarting):
+class BwrapSandbox(Sandbox):
     """Runs commands for one workspace; use as a context manager so the uid is released."""
 
     name = "bwrap"

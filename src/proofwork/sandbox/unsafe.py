@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from proofwork.sandbox.base import WORKSPACE, Limits, Mount, RunsByStarting
+from proofwork.sandbox.base import WORKSPACE, Limits, Mount, Sandbox
 from proofwork.sandbox.process import Execution, SandboxProcess, process_group
 
 
-class UnsafeSandbox(RunsByStarting):
+class UnsafeSandbox(Sandbox):
     name = "none"
 
     def __init__(self, workspace: Path) -> None:
