@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 from proofwork.harness.http import CheckFailed, Exchange, Http
@@ -126,6 +127,13 @@ def load_checks(folder: Path) -> list[Check]:
             _collecting = None
     _refuse_duplicates(found)
     return sorted(found, key=lambda c: (c.order, c.id))
+
+
+def load_helpers(folder: Path, name: str) -> ModuleType:
+    """Import a helper module of a pack's checks the way the checks themselves import it."""
+    with _LOAD_LOCK:
+        package = _fresh_package(folder.resolve())
+    return importlib.import_module(f"{package}.{name}")
 
 
 def _fresh_package(folder: Path) -> str:

@@ -7,14 +7,13 @@ how an error is shaped); the harness kinds only know what they break and what th
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from proofwork.harness.checks import _LOAD_LOCK, CheckContext, CheckFailed, _fresh_package
+from proofwork.harness.checks import CheckContext, CheckFailed, load_helpers
 from proofwork.harness.http import Exchange, Http
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Provider
@@ -24,13 +23,6 @@ T = TypeVar("T")
 DEFAULT_HELPERS = "_orders"
 
 __all__ = ["CheckFailed", "Shop", "failure", "load_helpers", "order_id", "said", "start"]
-
-
-def load_helpers(folder: Path, name: str) -> ModuleType:
-    """Import a helper module of a pack's checks the way the checks themselves import it."""
-    with _LOAD_LOCK:
-        package = _fresh_package(folder.resolve())
-    return importlib.import_module(f"{package}.{name}")
 
 
 def start(service: ServiceControl, provider: Provider) -> dict[str, Any]:
