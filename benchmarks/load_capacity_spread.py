@@ -39,6 +39,7 @@ def main() -> int:
     """Grade the reference `--grades` times; 0 when every figure is within ±10% of the mean."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grades", type=int, default=5)
+    parser.add_argument("--steps", action="store_true", help="print each grade's step table")
     args = parser.parse_args()
     engine.default_registry = with_load_probe
     settings = load_settings()
@@ -49,7 +50,8 @@ def main() -> int:
         request = GradeRequest(
             source=pack.path("reference"), settings=settings, challenge=pack.id, probes=["load"]
         )
-        metrics = grade(request).metrics
+        report = grade(request)
+        metrics = report.metrics
         relative = metrics.get("load.relative_capacity")
         if not isinstance(relative, float):
             print(f"grade {number}: no relative capacity ({metrics})")
@@ -64,6 +66,9 @@ def main() -> int:
             f"{time.monotonic() - started:.0f} s",
             flush=True,
         )
+        if args.steps:
+            load = next(e for e in report.evidence if e.probe == "load")
+            print(load.artifacts.get("load.steps.txt", ""), flush=True)
     mean = statistics.mean(figures)
     deviation = max(abs(f - mean) for f in figures) / mean
     verdict = "PASS" if deviation < TARGET_DEVIATION else "FAIL"

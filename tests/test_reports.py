@@ -14,6 +14,8 @@ import pytest
 from rich.console import Console
 
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
+from proofwork.mutation.model import Kind, Mutant, Outcome, Result, Scope
+from proofwork.probes.mutation import findings as mutation_findings
 from proofwork.reports.html import FINDINGS_LIMIT, render_html, write_html
 from proofwork.reports.json_report import ReportSchemaError, load_schema, validate, write_json
 from proofwork.reports.terminal import render_summary
@@ -630,3 +632,56 @@ def test_html_shows_an_unsafe_sandbox_warning_prominently(make_report: ReportFac
     page = render_html(make_report(sandbox=sandbox))
     assert '<p class="warning">UNSAFE: ran on the host</p>' in page
     assert "<dt>limits_not_enforced</dt><dd>none" in page
+
+
+def _mutation_evidence() -> Evidence:
+    """What the mutation probe reports for two functions: `total` (3 of 4 planted bugs survive)
+    and `clamp` (1 of 4), through the probe's own `findings`."""
+
+    def mutant(n: int, function: str, line: int) -> Mutant:
+        scope = (Scope("def", function, line - 1),)
+        diff = f"- x = {n}\n+ x = {n + 1}"
+        return Mutant(n, "shop/orders.py", line, 5, "number", 0, 1, "2", diff, line, (1, 9),
+                      scope, Kind.FUNCTION)  # fmt: skip
+
+    outcomes = {"clamp": [Outcome.SURVIVED, *[Outcome.KILLED] * 3],
+                "total": [*[Outcome.SURVIVED] * 3, Outcome.KILLED]}  # fmt: skip
+    results = [
+        Result(mutant(10 * start + n, function, 10 * start + n + 2), outcome)
+        for start, (function, kinds) in enumerate(outcomes.items())
+        for n, outcome in enumerate(kinds)
+    ]
+    return Evidence(
+        "mutation",
+        metrics={"mutation.score_percent": 50.0, "mutation.ci95_low": 28.0,
+                 "mutation.ci95_high": 72.0, "mutation.exact": True, "mutation.total": 8,
+                 "mutation.sampled": 8, "mutation.killed": 4, "mutation.survived": 4,
+                 "mutation.timeout": 0, "mutation.not_covered": 0, "mutation.errors": 0},
+        findings=mutation_findings(results),
+    )  # fmt: skip
+
+
+def test_html_lists_surviving_mutants_by_function_worst_tested_first(
+    make_report: ReportFactory,
+) -> None:
+    base = make_report()
+    report = make_report(evidence=[*base.evidence, _mutation_evidence()])
+    page = render_html(report)
+    section = page[page.index('<section id="mutation">') : page.index('<section id="probes">')]
+    assert "50%</strong> of planted bugs caught" in section
+    assert "every one of 8 mutants judged" in section
+    # orders.total (3 unnoticed) before orders.clamp (1), each with its survivors' diffs.
+    assert section.index("orders.total: 3 of 4") < section.index("orders.clamp: 1 of 4")
+    total = section[section.index("orders.total: 3 of 4") : section.index("orders.clamp: 1 of 4")]
+    assert total.count('class="survivor"') == 3 and "+ x = 11" in total
+    assert section.count('class="survivor"') == 4
+    # The general list keeps the per-function summaries but not the mutants listed above.
+    findings = page[page.index('<section id="findings">') : page.index('<section id="details">')]
+    assert "orders.total: 3 of 4" in findings and "x = 11" not in findings
+    assert "4 surviving mutants are listed by function" in findings
+
+
+def test_html_has_no_test_strength_section_without_a_mutation_score(
+    make_report: ReportFactory,
+) -> None:
+    assert '<section id="mutation">' not in render_html(make_report())

@@ -4,11 +4,10 @@ Generates the ~5,000-line synthetic repository (benchmarks/fixtures/synthetic_re
 it with `--budget 60` and every probe, and prints each probe's time and the mutation metrics.
 Target (from the issue): the interval is no wider than +/-6 points.
 
-    .venv/bin/python benchmarks/mutation_vs_mutmut/budget.py [--budget 60] [--shared-map]
+    .venv/bin/python benchmarks/mutation_vs_mutmut/budget.py [--budget 60] [--grades 1]
 
-`--shared-map` adds `-p proofwork_mutate --proofwork-map=/out/map.json` to the tests probe's
-pytest arguments for this process, so its coverage run also records which tests cover which
-lines, and the mutation probe skips its own instrumented run (the proposed wiring).
+The tests probe's coverage run records which tests cover which lines, so the mutation probe
+judges mutants with what is left of the budget without a second instrumented run.
 """
 
 from __future__ import annotations
@@ -24,12 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fixtures.synthetic_repo import generate
 
-from proofwork import probes
 from proofwork.config import load_settings
 from proofwork.engine import GradeRequest, grade
-from proofwork.probes import tests
-from proofwork.probes.base import OUT
-from proofwork.probes.mutation import MutationProbe
 
 TARGET_HALF_WIDTH = 6.0
 
@@ -39,12 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--probes", nargs="*", default=None, help="default: every probe")
-    parser.add_argument("--shared-map", action="store_true", help="see the module docstring")
     args = parser.parse_args()
-    if args.shared_map:
-        tests.PYTEST_ARGS.extend(["-p", "proofwork_mutate", f"--proofwork-map={OUT}/map.json"])
-    # Until the probe is registered with the built-ins, add it for this process only.
-    probes.BUILTIN.setdefault("mutation", MutationProbe)
     root = Path(tempfile.mkdtemp(prefix="pw-budget-"))
     try:
         stats = generate(root / "repo")

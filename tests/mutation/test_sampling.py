@@ -56,8 +56,30 @@ def test_within_a_file_the_sample_is_a_shuffle() -> None:
 
 
 def test_the_ladder_steps_by_fifteen_percent_and_ends_at_the_total() -> None:
-    assert ladder(100) == [32, 37, 42, 49, 56, 64, 74, 85, 98, 100]
-    assert ladder(20) == [20]
+    assert ladder(100) == [
+        8,
+        9,
+        11,
+        12,
+        14,
+        16,
+        19,
+        21,
+        24,
+        28,
+        32,
+        37,
+        43,
+        49,
+        57,
+        65,
+        75,
+        86,
+        99,
+        100,
+    ]
+    assert ladder(8) == [8]
+    assert ladder(5) == [5]
     assert ladder(0) == [0]
 
 

@@ -5,6 +5,7 @@ starter."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from proofwork.challenges import Pack, discover
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Report, SubmissionInfo
 from proofwork.harness.load import LoadPlan, summarize
+from proofwork.probes import capacity as capacity_module
 from proofwork.probes.capacity import (
     Capacity,
     cache_path,
@@ -140,6 +142,20 @@ def test_the_reference_figure_is_kept_per_machine_pack_version_and_plan(
     kept = read_cached(path)
     assert kept is not None and kept.capacity_rps == 321.0 and kept.cached
     assert "cached from an earlier grade" in kept.describe()
+
+
+def test_the_reference_figure_is_measured_again_when_the_reference_or_harness_code_changes(
+    pack: Pack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options, _ = read_plan(pack)
+    before = cache_path(tmp_path, pack, options)
+    copy = tmp_path / "pack"
+    shutil.copytree(pack.root, copy)
+    (copy / "reference" / "NOTES.md").write_text("a change to the reference\n")
+    changed = pack.model_copy(update={"root": copy})
+    assert cache_path(tmp_path, changed, options) != before
+    monkeypatch.setattr(capacity_module, "harness_digest", lambda: "other harness code")
+    assert cache_path(tmp_path, pack, options) != before
 
 
 def test_a_kept_reference_figure_is_used_without_measuring(

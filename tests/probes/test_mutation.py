@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import ContextFactory
 
-from proofwork.evidence import Status
-from proofwork.probes import tests as tests_probe
-from proofwork.probes.base import OUT
+from proofwork.evidence import Evidence, Status
+from proofwork.mutation.sampling import ladder
+from proofwork.probes.base import Budget, ProbeContext
 from proofwork.probes.mutation import MutationProbe
-from proofwork.probes.tests import PYTEST_ARGS, TestsProbe
+from proofwork.probes.tests import MAP_FILE, TestsProbe
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mutation"
 
@@ -93,25 +93,97 @@ def test_it_applies_only_to_projects_with_source(make_context: ContextFactory) -
     assert MutationProbe().applies(make_context({"app.py": "X = 1\n"}))
 
 
-@pytest.mark.slow
-def test_it_reuses_the_map_the_tests_probes_coverage_run_recorded(
-    make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ctx = make_context(project("shop", "strong"))
+def _tests_then_mutation(ctx: ProbeContext) -> tuple[Path, Path, Evidence]:
+    """Run the tests probe, then the mutation probe after it, as a grade does."""
     tests_out = ctx.outdir.parent / "out-all" / "tests"
     mutation_out = ctx.outdir.parent / "out-all" / "mutation"
     for folder in (tests_out, mutation_out):
         folder.mkdir(parents=True)
-    shared = [*PYTEST_ARGS, "-p", "proofwork_mutate", f"--proofwork-map={OUT}/map.json"]
-    monkeypatch.setattr(tests_probe, "PYTEST_ARGS", shared)
     tests = TestsProbe().run(dataclasses.replace(ctx, outdir=tests_out))
-    assert (tests_out / "map.json").exists()
+    assert (tests_out / MAP_FILE).exists()
     evidence = MutationProbe().run(
         dataclasses.replace(ctx, outdir=mutation_out, previous={"tests": tests})
     )
+    return tests_out, mutation_out, evidence
+
+
+@pytest.mark.slow
+def test_it_reuses_the_map_the_tests_probes_coverage_run_recorded(
+    make_context: ContextFactory,
+) -> None:
+    _, mutation_out, evidence = _tests_then_mutation(make_context(project("shop", "strong")))
     assert evidence.metrics["mutation.map_shared"] is True
     assert evidence.metrics["mutation.score_percent"] >= 80
-    assert not (mutation_out / "map.json").exists()  # no second instrumented run
+    assert not (mutation_out / MAP_FILE).exists()  # no second instrumented run
+
+
+SLOW_SUITE = {
+    "slowpay/__init__.py": "",
+    "slowpay/fees.py": "def fee(amount):\n    return amount * 2 + 1\n",
+    "tests/test_fees.py": (
+        "import time\nfrom slowpay.fees import fee\n\n\n"
+        "def test_fee():\n    time.sleep(2)\n    assert fee(10) == 21\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_when_no_mutant_can_be_judged_in_time_there_is_no_score_not_a_score_of_zero(
+    make_context: ContextFactory,
+) -> None:
+    ctx = make_context(SLOW_SUITE)
+    tests_out, mutation_out = ctx.outdir / "tests", ctx.outdir / "mutation"
+    tests_out.mkdir(), mutation_out.mkdir()
+    tests = TestsProbe().run(dataclasses.replace(ctx, outdir=tests_out))
+    # Four seconds in all: each mutant's one test sleeps two, and the sandbox takes its part.
+    short = dataclasses.replace(
+        ctx, outdir=mutation_out, previous={"tests": tests}, budget=Budget(4.0)
+    )
+    evidence = MutationProbe().run(short)
+    assert evidence.metrics["mutation.map_shared"] is True
+    assert evidence.metrics["mutation.total"] > 0
+    assert evidence.metrics["mutation.score_percent"] is None
+    assert evidence.metrics["mutation.ci95_low"] is None
+    assert evidence.status is Status.TIMEOUT
+    assert evidence.error and "no planted bug could be judged" in evidence.error
+
+
+def _many_mutants(functions: int = 40) -> dict[str, str]:
+    """A module of small functions (several mutants each), each tested by a slow-ish test."""
+    body = "".join(
+        f"def f{n}(x):\n    if x > {n}:\n        return x * {n + 2} - 1\n    return x + {n}\n\n\n"
+        for n in range(functions)
+    )
+    tests = "import time\nfrom calc.ops import *  # noqa: F403\n\n\n" + "".join(
+        f"def test_f{n}():\n    time.sleep(0.05)\n    assert f{n}({n + 1}) == "
+        f"{(n + 1) * (n + 2) - 1}\n    assert f{n}(0) == {n}\n\n\n"
+        for n in range(functions)
+    )
+    return {"calc/__init__.py": "", "calc/ops.py": body, "tests/test_ops.py": tests}
+
+
+@pytest.mark.slow
+def test_a_budget_that_fits_only_part_judges_a_laddered_sample_and_gives_an_interval(
+    make_context: ContextFactory,
+) -> None:
+    ctx = make_context(_many_mutants())
+    tests_out, mutation_out = ctx.outdir / "tests", ctx.outdir / "mutation"
+    tests_out.mkdir(), mutation_out.mkdir()
+    tests = TestsProbe().run(dataclasses.replace(ctx, outdir=tests_out))
+    short = dataclasses.replace(
+        ctx, outdir=mutation_out, previous={"tests": tests}, budget=Budget(12.0)
+    )
+    metrics = MutationProbe().run(short).metrics
+    total, sampled = metrics["mutation.total"], metrics["mutation.sampled"]
+    assert isinstance(total, int) and isinstance(sampled, int)
+    assert metrics["mutation.exact"] is False and 16 <= sampled < total
+    assert sampled in ladder(total)  # a step of the ladder, so a rerun picks the same sample
+    assert metrics["mutation.errors"] == 0  # every mutant of the sample was judged
+    low, score, high = (
+        metrics[f"mutation.{k}"] for k in ("ci95_low", "score_percent", "ci95_high")
+    )
+    assert isinstance(low, float) and isinstance(high, float) and isinstance(score, float)
+    assert low < score < high
 
 
 @pytest.mark.slow

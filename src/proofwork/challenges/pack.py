@@ -122,6 +122,8 @@ class Runtime(Strict):
 class Budget(Strict):
     total_s: Annotated[float, Field(gt=0)] = 600.0
     acceptance_s: Annotated[float, Field(gt=0)] = 240.0
+    # The mutation probe's time; unset, it takes half of what is left when it starts.
+    mutation_s: Annotated[float, Field(gt=0)] | None = None
 
 
 class Verify(Strict):

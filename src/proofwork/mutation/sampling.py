@@ -19,7 +19,7 @@ from proofwork.mutation.model import Mutant
 
 DEFAULT_SEED = 20240611
 Z95 = 1.959963984540054
-LADDER_BASE = 32
+LADDER_BASE = 8
 LADDER_STEP = 1.15
 
 
@@ -50,11 +50,12 @@ def _file_seed(seed: int, path: str) -> int:
 
 
 def ladder(total: int) -> list[int]:
-    """Allowed sample sizes: 32, 37, 42, 49 … (x1.15 each), then `total` itself."""
+    """Allowed sample sizes: 8, 9, 11, 12, 14 … (x1.15 each), then `total` itself."""
     steps: list[int] = []
     size = float(LADDER_BASE)
     while round(size) < total:
-        steps.append(round(size))
+        if not steps or round(size) > steps[-1]:
+            steps.append(round(size))
         size *= LADDER_STEP
     return [*steps, total] if total else [0]
 

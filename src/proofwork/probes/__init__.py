@@ -23,6 +23,12 @@ def _tests() -> Probe:
     return TestsProbe()
 
 
+def _mutation() -> Probe:
+    from proofwork.probes.mutation import MutationProbe
+
+    return MutationProbe()
+
+
 def _acceptance() -> Probe:
     from proofwork.probes.acceptance import AcceptanceProbe
 
@@ -64,6 +70,7 @@ BUILTIN = {
     "static": _static,
     "security": _security,
     "tests": _tests,
+    "mutation": _mutation,
     "acceptance": _acceptance,
     "faults": _faults,
     "durability": _durability,

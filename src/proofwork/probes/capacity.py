@@ -3,9 +3,9 @@
 A throughput figure says as much about the machine as about the code. So the pack's reference
 solution is put through the same load job, in the same sandbox, on the same machine, and the
 submission's figure is divided by it. Measuring the reference costs a load run, so its figure
-is kept per machine (host name, CPU model, core count), pack (id and version) and traffic plan
-(a hash of load.toml) under `settings.home / "capacity"`, and measured again only when one of
-those changes.
+is kept per machine (host name, CPU model, core count), pack (id and version, and a hash of
+the reference's files), traffic plan (load.toml) and harness code under
+`settings.home / "capacity"`, and measured again only when one of those changes.
 """
 
 from __future__ import annotations
@@ -18,16 +18,18 @@ import platform
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from proofwork import intake, runtime
+from proofwork import harness, intake, runtime
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence
 from proofwork.harness.load import summarize
 from proofwork.probes.base import ProbeContext
 from proofwork.sandbox.bwrap import BwrapSandbox
 
+HARNESS = Path(harness.__file__).parent
 Measure = Callable[[ProbeContext, dict[str, Any], Evidence], "dict[str, Any] | None"]
 
 
@@ -70,10 +72,23 @@ def machine() -> dict[str, Any]:
     return {"hostname": platform.node(), "cpu_model": model, "cores": os.cpu_count() or 1}
 
 
+@cache
+def harness_digest() -> str:
+    """A hash of the harness's code (load generator, fake provider): a change there can move
+    the measured figure, so a reference figure measured by other harness code is not reused."""
+    digest = hashlib.sha256()
+    for path in sorted(HARNESS.rglob("*.py")):
+        digest.update(path.relative_to(HARNESS).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_path(home: Path, pack: Pack, options: dict[str, Any]) -> Path:
-    """Where the reference figure for this machine, pack version and traffic plan is kept."""
+    """Where the reference figure for this machine, pack version, reference code, traffic plan
+    and harness code is kept."""
     plan = json.dumps(options, sort_keys=True)
-    key = json.dumps([machine(), plan], sort_keys=True).encode()
+    reference = intake.submission_sha256(pack.path("reference"))
+    key = json.dumps([machine(), plan, reference, harness_digest()], sort_keys=True).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
     return home / "capacity" / f"{pack.id}-{pack.spec.version}-{digest}.json"
 

@@ -14,11 +14,13 @@ import fnmatch
 import hashlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from proofwork.analysis import sources
 from proofwork.analysis.sources import SourceFile
+from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
 from proofwork.mutation.coverage_map import CoverageMap, MapError, plan_entry
 from proofwork.mutation.model import Generated, Mutant, Outcome, Result
@@ -27,7 +29,7 @@ from proofwork.mutation.operators import Profile
 from proofwork.mutation.sampling import DEFAULT_SEED, ladder, stratified_order
 from proofwork.mutation.score import FunctionTally, Score, by_function, score
 from proofwork.probes.base import OUT, ProbeContext
-from proofwork.probes.tests import EXCLUDE_ALSO, OMIT, PYTEST_ARGS, coverage_rc
+from proofwork.probes.tests import EXCLUDE_ALSO, MAP_FILE, OMIT, PYTEST_ARGS, coverage_rc
 from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
 from proofwork.sandbox.process import read_capped
 
@@ -40,8 +42,6 @@ MAP_SHARE = 0.6  # at most this much of the probe's time for the instrumented ru
 SETTLE_S = 3.0  # sandbox start and result writing, kept out of the runner's own deadline
 FIRST_BATCH = 16
 SURVIVOR_FINDINGS_MAX = 200
-# The suite's own collection errors should not hide the tests that do import.
-RUN_ARGS = [*PYTEST_ARGS, "--continue-on-collection-errors"]
 
 
 def mutation_files(ctx: ProbeContext, only: tuple[str, ...] = ()) -> list[SourceFile]:
@@ -95,7 +95,7 @@ class MutationProbe:
         self.profile = profile or Profile()
         self.seed = seed
         self.only = only  # globs of relative paths to mutate (default: all source)
-        self.run_args = [*RUN_ARGS, *pytest_args]
+        self.run_args = [*PYTEST_ARGS, *pytest_args]
         self._hashes: dict[str, str] = {}
 
     def applies(self, ctx: ProbeContext) -> bool:
@@ -110,7 +110,8 @@ class MutationProbe:
         """`run`, keeping every judged mutant."""
         measured = Measurement(Evidence(self.name))
         evidence = measured.evidence
-        deadline = time.monotonic() + self._allotment(ctx)
+        allotted = self._allotment(ctx)
+        deadline = time.monotonic() + allotted
         files = mutation_files(ctx, self.only)
         # The runner checks each file against the text the mutants were planted in (the
         # suite may rewrite files), so hashes are taken now, before anything runs.
@@ -134,17 +135,24 @@ class MutationProbe:
         measured.judged = judged
         final = score(judged.results, total=len(generated.mutants))
         evidence.metrics.update(_score_metrics(final))
+        if not final.judged and evidence.status is Status.OK:
+            # Not a score of zero: nothing was measured.
+            evidence.status = Status.TIMEOUT
+            evidence.error = (
+                f"no planted bug could be judged in the {allotted:.0f}s the probe had: the tests "
+                "that run the sampled mutants take longer than that (give it more --budget)"
+            )
         evidence.findings.extend(findings(judged.results, self.name))
         if judged.notes:
             evidence.add_artifact("mutation-notes", "\n".join(judged.notes))
         return measured
 
     def _allotment(self, ctx: ProbeContext) -> float:
-        pack_budget = getattr(
-            getattr(getattr(ctx.challenge, "spec", None), "budget", None), "mutation_s", None
-        )
-        share = GENERIC_SHARE if ctx.challenge is None else CHALLENGE_SHARE
-        wanted = float(pack_budget) if pack_budget else ctx.budget.remaining_s * share
+        if isinstance(ctx.challenge, Pack):
+            pack_budget = ctx.challenge.spec.budget.mutation_s
+            wanted = pack_budget or ctx.budget.remaining_s * CHALLENGE_SHARE
+        else:
+            wanted = ctx.budget.remaining_s * GENERIC_SHARE
         return ctx.budget.share(wanted)
 
     # -- phase 1: which tests cover which lines -------------------------------------------
@@ -255,7 +263,7 @@ def shared_map(ctx: ProbeContext) -> CoverageMap | None:
     tests = ctx.previous.get("tests")
     if tests is None or tests.status is not Status.OK:
         return None
-    raw = read_capped(ctx.outdir.parent / "tests" / "map.json", 64 * MiB)
+    raw = read_capped(ctx.outdir.parent / "tests" / MAP_FILE, 64 * MiB)
     if raw is None:
         return None
     try:
@@ -324,10 +332,11 @@ def _generation_metrics(generated: Generated) -> dict[str, MetricValue]:
 
 def _score_metrics(final: Score) -> dict[str, MetricValue]:
     low, high = final.ci95
+    measured = bool(final.judged)  # no score at all, rather than a score of zero
     return {
-        "mutation.score_percent": final.percent,
-        "mutation.ci95_low": low,
-        "mutation.ci95_high": high,
+        "mutation.score_percent": final.percent if measured else None,
+        "mutation.ci95_low": low if measured else None,
+        "mutation.ci95_high": high if measured else None,
         "mutation.killed": final.counts[Outcome.KILLED],
         "mutation.survived": final.counts[Outcome.SURVIVED],
         "mutation.timeout": final.counts[Outcome.TIMEOUT],
@@ -357,7 +366,20 @@ def findings(results: list[Result], probe: str = "mutation") -> list[Finding]:
     if survivors > listed:
         note = f"{survivors - listed} more surviving mutants are not listed."
         found.append(Finding("mutation.survived", Severity.INFO, note, probe=probe))
+    errors = [r for r in results if r.outcome is Outcome.ERROR]
+    if errors:
+        found.append(_errors(errors, probe))
     return found
+
+
+def _errors(errors: list[Result], probe: str) -> Finding:
+    """Mutants left out of the score, and why (most common reasons first)."""
+    reasons = Counter(r.detail or "no reason given" for r in errors)
+    why = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(3))
+    places = "\n".join(f"{r.mutant.path}:{r.mutant.line} {r.detail}" for r in errors[:20])
+    bugs = "planted bug" if len(errors) == 1 else "planted bugs"
+    message = f"{len(errors)} {bugs} could not be judged and are left out of the score: {why}."
+    return Finding("mutation.not_judged", Severity.INFO, message, snippet=places, probe=probe)
 
 
 def _severity(tally: FunctionTally) -> Severity:

@@ -24,6 +24,8 @@ PYTEST_ARGS = [
     "-p", "no:pytest_cov",  # we measure coverage ourselves; its options are accepted as no-ops
     "-p", "no:cacheprovider",
     "-q", "--color=no",
+    # A test module that fails to import is reported as an error; the others still run.
+    "--continue-on-collection-errors",
 ]  # fmt: skip
 OMIT = [
     "*/tests/*", "*/test/*", "*/testing/*", "*/test_*.py", "*/*_test.py", "*/conftest.py",
@@ -36,6 +38,7 @@ EXCLUDE_ALSO = [
     "raise NotImplementedError",
     "@(typing\\.)?overload",
 ]
+MAP_FILE = "map.json"  # per line, the tests that run it: read by the mutation probe
 RERUN_MAX = 50
 FAILED_FINDINGS_MAX = 50
 # pytest's exit codes that mean the suite could not run at all.
@@ -147,6 +150,9 @@ class TestsProbe:
         else:
             argv = [ctx.environment.python, "-m", "coverage", "run", f"--rcfile={OUT}/coveragerc"]
             argv += ["-m", "pytest", *PYTEST_ARGS, f"--junitxml={OUT}/junit.xml"]
+            # The same run records which tests cover which lines (and how long each takes), so
+            # the mutation probe need not run the suite instrumented a second time.
+            argv += ["-p", "proofwork_mutate", f"--proofwork-map={OUT}/{MAP_FILE}"]
             env["PROOFWORK_OUTCOMES"] = f"{OUT}/outcomes.json"
         wanted = ctx.budget.remaining_s * share
         return ctx.sandbox.run(argv, limits=ctx.limits(wanted), env=env, mounts=ctx.mounts())

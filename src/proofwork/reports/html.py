@@ -18,6 +18,7 @@ from markupsafe import Markup
 from proofwork.evidence import Finding, Report, Severity, Status
 from proofwork.reports.charts import load_chart
 from proofwork.reports.json_report import write_atomic
+from proofwork.reports.mutation_view import is_listed_survivor, mutation_view
 from proofwork.reports.signal_view import review_anchors, signal_view
 from proofwork.reports.terminal import (
     MISSING,
@@ -87,7 +88,9 @@ def _script_hash() -> str:
 
 
 def _context(report: Report) -> dict[str, Any]:
-    findings = report.findings
+    mutation = mutation_view(report)
+    # Surviving mutants are listed under their function in the test-strength section.
+    findings = [f for f in report.findings if not (mutation and is_listed_survivor(f))]
     return {
         "report": report,
         "short_sha": report.submission.sha256[:SHORT_SHA],
@@ -105,6 +108,12 @@ def _context(report: Report) -> dict[str, Any]:
         "review": report.review,
         "review_anchors": review_anchors(list(report.review)),
         "load_chart": load_chart(report),
+        "mutation": mutation,
+        "mutation_groups": [
+            (group, [_finding(f) for f in group.survivors]) for group in mutation.groups
+        ]
+        if mutation
+        else [],
         "stylesheet": _stylesheet(),
         "script": Markup(PAGE_SCRIPT),  # noqa: S704 - a constant of this module
         "script_hash": _script_hash(),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import __future__
 
 import ast
+import bisect
 import contextlib
 import gc
 import hashlib
@@ -46,7 +47,7 @@ import pytest
 
 WORKSPACE = "/workspace"
 WRITE_EVERY_S = 2.0
-BATCH_SAFETY = 0.85  # share of the estimated capacity the runner commits to
+BATCH_SAFETY = 0.9  # share of the estimated capacity the runner commits to
 
 
 # -- map ------------------------------------------------------------------------------------
@@ -405,12 +406,15 @@ class Scheduler:
         self.workers = max(1, int(self.plan.get("workers", 1)))
         self.batch = max(1, int(self.plan.get("first_batch", 16)))
         self.ladder: list[int] = self.plan["ladder"]
+        self.total = int(self.plan["total"])
+        # The sample being worked toward: everything until the first batch tells how long a
+        # mutant takes, then the largest ladder step that fits in the time left.
+        self.target = self.total
         self.started = time.monotonic()
-        self.decided = False
 
     def run(self) -> None:
-        """Until every planned job is done or the deadline is near."""
-        while self.pending or self.controls or self.running:
+        """Until every mutant before the target is judged, or the deadline is near."""
+        while self.controls or self.running or self._next_fits():
             if time.monotonic() >= self.session.deadline:
                 self._stop_all()
                 self.state.notes.append("stopped at the deadline")
@@ -418,11 +422,15 @@ class Scheduler:
             self._launch()
             self._wait()
             self._decide()
+            self.state.cutoff = self._reached()
             self.session.write()
-        self._finish_cutoff()
+        self.state.cutoff = self._reached()
+
+    def _next_fits(self) -> bool:
+        return bool(self.pending) and int(self.pending[0]["rank"]) < self.target
 
     def _launch(self) -> None:
-        while len(self.running) < self.workers and (self.controls or self.pending):
+        while len(self.running) < self.workers and (self.controls or self._next_fits()):
             if self.controls:
                 path, test = self.controls.popleft()
                 timeout = 3 * float(self.plan["durations"][test]) + 1
@@ -503,30 +511,31 @@ class Scheduler:
             self.state.results[int(waiting["id"])] = message if passed else _uncontrolled(message)
 
     def _decide(self) -> None:
-        """After the first batch: commit to as many mutants as the time left allows."""
+        """Once the first batch is judged, and after every result: the largest ladder step
+        whose unjudged mutants fit in the time left at the pace so far. Re-deciding as the
+        pace settles uses the time to the end without overrunning it."""
         done = len(self.state.results)
-        if self.decided or done < min(self.batch, len(self.mutants)):
+        if done < min(self.batch, len(self.mutants)):
             return
-        self.decided = True
-        elapsed = time.monotonic() - self.started
-        left = self.session.deadline - time.monotonic()
-        affordable = int(left / max(elapsed / done, 1e-6) * BATCH_SAFETY)
-        reach = done + len(self.running) + affordable
-        if reach >= len(self.mutants):
-            self.state.cutoff = int(self.plan["total"])
-            return
-        cutoff = _floor_to(self.ladder, int(self.mutants[reach]["rank"]))
-        self.state.cutoff = cutoff
-        self.pending = deque(m for m in self.pending if int(m["rank"]) < cutoff)
+        now = time.monotonic()
+        pace = max((now - self.started) / done, 1e-6)
+        affordable = (self.session.deadline - now) / pace * BATCH_SAFETY
+        ranks = [int(m["rank"]) for m in self.pending]
+        target = self.ladder[0]
+        for step in self.ladder:
+            if bisect.bisect_left(ranks, step) + len(self.running) > affordable:
+                break
+            target = step
+        self.target = target
 
-    def _finish_cutoff(self) -> None:
-        """The cut-off actually reached: every covered mutant before it has a result."""
-        unfinished = [
-            int(m["rank"]) for m in self.mutants if int(m["id"]) not in self.state.results
-        ]
-        planned = self.state.cutoff if self.state.cutoff is not None else int(self.plan["total"])
-        reached = min([planned, *unfinished]) if unfinished else planned
-        self.state.cutoff = reached if reached == planned else _floor_to(self.ladder, reached)
+    def _reached(self) -> int:
+        """The sample actually judged: the ladder step below the first unjudged mutant (or
+        every mutant); below the first step, however many there are."""
+        results = self.state.results
+        unfinished = [int(m["rank"]) for m in self.mutants if int(m["id"]) not in results]
+        if not unfinished:
+            return self.total
+        return _floor_to(self.ladder, min(unfinished))
 
     def _stop_all(self) -> None:
         for job in list(self.running.values()):
@@ -564,8 +573,10 @@ def _uncontrolled(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _floor_to(ladder: list[int], value: int) -> int:
+    """The largest sample size on the ladder within `value`; below the first, `value` itself
+    (a small sample with a wide interval says more than none)."""
     fitting = [step for step in ladder if step <= value]
-    return fitting[-1] if fitting else 0
+    return fitting[-1] if fitting else value
 
 
 def _kill(pid: int) -> None:
