@@ -195,6 +195,7 @@ class Run:
                 outdir,
                 challenge=self.pack,
                 previous=previous,
+                submission_sha256=self.sha,
             )
             self.notify(Event("probe-start", probe.name))
             evidence = run_probe(probe, ctx)

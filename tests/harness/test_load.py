@@ -332,3 +332,11 @@ def test_capacity_prefers_steps_no_other_work_disturbed() -> None:
     busy = dict(row(4, 5, rps=900), core_share=1.0, harness_share=0.3)
     assert capacity_rps([*calm, busy]) == 300
     assert capacity_rps([busy]) == 900  # nothing calm: the best there is
+
+
+def test_capacity_leaves_out_steps_where_the_core_ran_slow() -> None:
+    # A neighbour halved the core's speed during two steps without taking any of its time.
+    fast = [dict(row(c, 5, rps=700), burst_ms=0.5) for c in (1, 2, 4)]
+    slow = [dict(row(c, 5, rps=450), burst_ms=1.0) for c in (8, 16)]
+    assert capacity_rps([*slow, *fast]) == 700
+    assert capacity_rps(slow) == 450  # nothing calm: the best there is

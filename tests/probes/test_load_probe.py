@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from proofwork import intake
 from proofwork.challenges import Pack, discover
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Report, SubmissionInfo
@@ -183,3 +184,28 @@ def test_a_low_share_of_the_reference_capacity_is_a_finding() -> None:
     assert [f.rule for f in evidence.findings] == ["load.low_capacity"]
     assert "Handles 28% of the load" in evidence.findings[0].message
     assert STEPS_ARTIFACT in evidence.artifacts and "load.steps.txt" in evidence.artifacts
+
+
+def test_grading_the_reference_itself_takes_its_own_run_as_the_reference_figure(
+    pack: Pack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capacity_module, "reference_context", lambda ctx, pack: ctx)
+    options, _ = read_plan(pack)
+    own = {"plan": {"slo_p95_ms": 250, "max_error_rate": 0.01}, "steps": [row(1, 5, rps=640)]}
+    measured: list[object] = []
+
+    def measure(*args: object) -> dict[str, Any]:
+        measured.append(args)
+        return {**own, "steps": [row(1, 5, rps=600)]}
+
+    def context(sha: str) -> Any:
+        return type("Context", (), {"settings": type("S", (), {"home": tmp_path / sha})(),
+                                    "submission_sha256": sha, "outdir": tmp_path})()  # fmt: skip
+
+    reference_sha = intake.submission_sha256(pack.path("reference"))
+    found = reference_capacity(context(reference_sha), pack, options, measure, own=own)
+    assert found is not None and found.capacity_rps == 640 and not measured
+    assert read_cached(cache_path(tmp_path / reference_sha, pack, options)) is not None
+    # Any other submission's run says nothing about the reference: it is measured.
+    other = reference_capacity(context("0" * 64), pack, options, measure, own=own)
+    assert other is not None and other.capacity_rps == 600 and measured

@@ -35,6 +35,7 @@ from proofwork.harness.loadgen import (
 )
 from proofwork.harness.provider import Provider
 from proofwork.harness.service import ServiceControl, ServiceError
+from proofwork.harness.speed import SpeedWatch
 
 VARIANTS = 64  # pre-encoded copies of each request, with different skus and customers
 SCHEDULE = 4096  # length of the pre-drawn, weighted sequence of requests users walk through
@@ -256,12 +257,23 @@ def past_knee(step: Step, plan: LoadPlan) -> bool:
 
 
 def capacity_rps(steps: list[dict[str, Any]], best: int = 3) -> float:
-    """The median of the `best` highest full-core throughputs, from the steps where neither
-    the service's nor the harness's core was much taken by other work, when there are any: a
-    busy harness core slows the generator and the fake provider, which no scaling undoes."""
-    calm = [s for s in steps if min(s.get("core_share", 1), s.get("harness_share", 1)) >= CALM]
+    """The median of the `best` highest full-core throughputs, from the calm steps when there
+    are any: those where neither the service's nor the harness's core was much taken by other
+    work (a busy harness core slows the generator and the fake provider, which no scaling
+    undoes), and where the service's core ran near the speed of the run's fastest step (a
+    neighbour on a shared host can slow a core down without taking any of its time; scaling
+    by the measured speed over-corrects, so slow steps are left out instead)."""
+    timed = [s["burst_ms"] for s in steps if s.get("burst_ms")]
+    fastest = min(timed, default=0.0)
+
+    def calm(step: dict[str, Any]) -> bool:
+        shares = min(step.get("core_share", 1), step.get("harness_share", 1))
+        burst = step.get("burst_ms")
+        return shares >= CALM and (not burst or fastest / burst >= CALM)
+
     figures = sorted(
-        (s.get("full_core_rps", s["throughput_rps"]) for s in calm or steps), reverse=True
+        (s.get("full_core_rps", s["throughput_rps"]) for s in [*filter(calm, steps)] or steps),
+        reverse=True,
     )
     return float(statistics.median(figures[:best])) if figures else 0.0
 
@@ -310,12 +322,16 @@ class CoreWatch:
     own_cpu: Callable[[], float]  # CPU seconds the cores' owner has used so far
 
     @classmethod
-    def for_service(cls, job: Job) -> CoreWatch | None:
-        """The service's cores, counted by its uid (None where it has neither of its own)."""
+    def for_service(cls, job: Job, speed: SpeedWatch | None = None) -> CoreWatch | None:
+        """The service's cores, counted by its uid, plus the speed watcher on them, whose
+        crumbs of time are ours too (None where the service has neither cores nor uid)."""
         cores = job.cpus.get("service", "")
         if not cores or job.uid == 0:
             return None
-        return cls(_cores(cores), functools.partial(uid_cpu_seconds, job.uid))
+        service = functools.partial(uid_cpu_seconds, job.uid)
+        if speed is None:
+            return cls(_cores(cores), service)
+        return cls(_cores(cores), lambda: service() + speed.cpu_seconds())
 
     @classmethod
     def for_harness(cls, job: Job) -> CoreWatch | None:
@@ -376,7 +392,12 @@ def _shares(watches: Watches, before: list[CpuSample | None]) -> tuple[float, fl
 
 
 async def drive(
-    plan: LoadPlan, port: int, skus: list[str], deadline: float, watches: Watches = (None, None)
+    plan: LoadPlan,
+    port: int,
+    skus: list[str],
+    deadline: float,
+    watches: Watches = (None, None),
+    speed: SpeedWatch | None = None,
 ) -> dict[str, Any]:
     """Step concurrency up until the cap, a step past the knee, or the deadline."""
     mix = build_mix(plan, port, skus)
@@ -397,8 +418,10 @@ async def drive(
                 break
             gc.collect()  # between steps, so a collection does not land inside a measurement
             before = [watch.sample() if watch else None for watch in watches]
+            measured_from = time.monotonic_ns() + round(plan.warmup_s * 1e9)
             step = await generator.step(concurrency, plan.warmup_s, plan.step_duration_s)
-            steps.append(step.with_shares(*_shares(watches, before)))
+            burst_ms = speed.burst_ms(measured_from, time.monotonic_ns()) if speed else None
+            steps.append(step.with_shares(*_shares(watches, before)).with_speed(burst_ms))
             if past_knee(steps[-1], plan):
                 stopped = f"past the knee at concurrency {concurrency}"
                 break
@@ -438,10 +461,14 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     provider.latency_s = plan.provider_latency_ms / 1000
     results["setup"] = asyncio.run(create_data(plan, service.port))
     gc.freeze()  # what setup left is long-lived: keep the collector from walking it mid-step
-    watches = (CoreWatch.for_service(job), CoreWatch.for_harness(job))
-    results.update(
-        asyncio.run(drive(plan, service.port, product_skus(plan.setup), deadline, watches))
-    )
+    speed = SpeedWatch.for_cores(job.cpus.get("service", ""))
+    try:
+        watches = (CoreWatch.for_service(job, speed), CoreWatch.for_harness(job))
+        skus = product_skus(plan.setup)
+        results.update(asyncio.run(drive(plan, service.port, skus, deadline, watches, speed)))
+    finally:
+        if speed is not None:
+            speed.close()
     results["summary"] = summarize(results["steps"], plan.slo_p95_ms, plan.max_error_rate)
     clean, seconds = service.stop()
     results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})

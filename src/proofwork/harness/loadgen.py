@@ -288,6 +288,10 @@ class Step:
     # the throughput it would have had with all of it: what capacity comparisons divide.
     core_share: float = 1.0
     harness_share: float = 1.0  # the same for the generator's (and fake provider's) core
+    # How fast the service's core ran during the step: the median CPU time of a fixed burst of
+    # work (see harness.speed); None when it was not measured. A neighbour on a shared host can
+    # slow the core down without taking any of its time.
+    burst_ms: float | None = None
 
     @property
     def full_core_rps(self) -> float:
@@ -297,6 +301,10 @@ class Step:
     def with_shares(self, service: float, harness: float) -> Step:
         """The same figures, knowing how much of their cores the service and harness had."""
         return replace(self, core_share=service, harness_share=harness)
+
+    def with_speed(self, burst_ms: float | None) -> Step:
+        """The same figures, knowing how fast the service's core ran."""
+        return replace(self, burst_ms=burst_ms)
 
     @property
     def error_rate(self) -> float:

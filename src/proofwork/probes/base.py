@@ -46,6 +46,7 @@ class ProbeContext:
     outdir: Path
     challenge: Any = None
     previous: dict[str, Evidence] = field(default_factory=dict)
+    submission_sha256: str = ""  # the submission as it came in (the workspace may change since)
 
     def limits(self, wanted_s: float, **overrides: Any) -> Limits:
         """Default limits with a deadline cut to what the budget allows."""

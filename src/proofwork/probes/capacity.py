@@ -130,7 +130,11 @@ def measure(
 ) -> Capacity | None:
     """Put the reference through the load job now; None when it gave no usable figure."""
     scratch = Evidence("load.reference")
-    results = run(reference_context(ctx, pack), options, scratch)
+    return from_results(run(reference_context(ctx, pack), options, scratch))
+
+
+def from_results(results: dict[str, Any] | None) -> Capacity | None:
+    """The reference's figure from a load job's results; None when they hold no usable one."""
     if not results or "error" in results or not results.get("steps"):
         return None
     plan = results.get("plan", {})
@@ -147,15 +151,28 @@ def measure(
     )
 
 
+def is_reference(ctx: ProbeContext, pack: Pack) -> bool:
+    """Whether the submission being graded is the pack's reference itself, file for file."""
+    return ctx.submission_sha256 == intake.submission_sha256(pack.path("reference"))
+
+
 def reference_capacity(
-    ctx: ProbeContext, pack: Pack, options: dict[str, Any], run: Measure
+    ctx: ProbeContext,
+    pack: Pack,
+    options: dict[str, Any],
+    run: Measure,
+    own: dict[str, Any] | None = None,
 ) -> Capacity | None:
-    """The reference's figure for this machine: kept from before, or measured now and kept."""
+    """The reference's figure for this machine: kept from before, or measured now and kept.
+    `own` is the graded submission's load results: when the submission is the reference
+    itself, they are a measurement of it on this machine, and a second run would only repeat
+    them (a first grade of the reference, or `challenge verify`, saves a whole load run)."""
     path = cache_path(ctx.settings.home, pack, options)
     cached = read_cached(path)
     if cached is not None:
         return cached
-    measured = measure(ctx, pack, options, run)
+    measured = from_results(own) if own and is_reference(ctx, pack) else None
+    measured = measured or measure(ctx, pack, options, run)
     if measured is not None:
         write_cached(path, measured)
     return measured

@@ -41,17 +41,26 @@ def run_load(
 
 def step_table(steps: list[dict[str, Any]], slo_p95_ms: float) -> str:
     """The per-step figures as a fixed-width table, marking steps that miss the SLO."""
-    # cores: the share of its core the service had, then the harness (others took the rest).
-    lines = ["concurrency  requests  good rps   p50 ms   p95 ms   p99 ms   errors   cores"]
+    # cores: the share of its core the service had, then the harness (others took the rest);
+    # speed: how fast the service's core ran, against the run's fastest step (a neighbour on a
+    # shared host can slow it down without taking any of its time; slow steps do not count
+    # towards capacity).
+    lines = ["concurrency  requests  good rps   p50 ms   p95 ms   p99 ms   errors     cores  speed"]
+    fastest = min((s["burst_ms"] for s in steps if s.get("burst_ms")), default=None)
     for s in steps:
         mark = "  <- p95 over SLO" if s["p95_ms"] > slo_p95_ms else ""
         lines.append(
             f"{s['concurrency']:>11}  {s['requests']:>8}  {s['throughput_rps']:>8.1f}  "
             f"{s['p50_ms']:>7.1f}  {s['p95_ms']:>7.1f}  {s['p99_ms']:>7.1f}  "
-            f"{100 * s['error_rate']:>6.2f}%  {_share(s, 'core_share')}/"
-            f"{_share(s, 'harness_share')}{mark}"
+            f"{100 * s['error_rate']:>6.2f}%  {_share(s, 'core_share'):>4}/"
+            f"{_share(s, 'harness_share'):<4}  {_speed(s, fastest):>5}{mark}"
         )
     return "\n".join(lines)
+
+
+def _speed(step: dict[str, Any], fastest: float | None) -> str:
+    burst = step.get("burst_ms")
+    return f"{100 * fastest / burst:.0f}%" if burst and fastest else "?"
 
 
 def _share(step: dict[str, Any], key: str) -> str:
@@ -94,7 +103,7 @@ class LoadProbe:
         if not results.get("service", {}).get("started"):
             reason = results.get("service", {}).get("error", "unknown reason")
             return self._no_service(evidence, f"The service did not start: {reason}")
-        capacity = reference_capacity(ctx, pack, options, run_load)
+        capacity = reference_capacity(ctx, pack, options, run_load, own=results)
         return self._evidence(evidence, plan, results, capacity)
 
     def _no_service(self, evidence: Evidence, reason: str) -> Evidence:
