@@ -18,7 +18,7 @@ from proofwork.evidence import Report
 
 STEPS_ARTIFACT = "load.steps.json"
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 58, 62, 34, 42
+LEFT, RIGHT, TOP, BOTTOM = 58, 62, 50, 42  # the legend, then the axis titles, above
 LINES = (  # percentile, colour, dash pattern
     ("p50_ms", "#2b6cb0", ""),
     ("p95_ms", "#c05621", ""),
@@ -178,7 +178,10 @@ def _knee(knee: int, axes: _Axes) -> list[str]:
     return [
         f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#718096" '
         'stroke-dasharray="1 3"/>',
-        f'<text x="{x + 4:.1f}" y="{TOP + 10}" {FONT}>knee {knee}</text>',
+        # Right of the line, or left of it near the right axis (whose labels sit there).
+        f'<text x="{x - 4:.1f}" y="{TOP + 10}" text-anchor="end" {FONT}>knee {knee}</text>'
+        if x > WIDTH - RIGHT - 60
+        else f'<text x="{x + 4:.1f}" y="{TOP + 10}" {FONT}>knee {knee}</text>',
     ]
 
 
