@@ -2,11 +2,12 @@
 
 The issue's target: graded five times, the orders-api reference's `load.relative_capacity`
 varies by less than ±10%. Each grade here is a real one (intake, sandbox, the pack's runtime)
-with the load probe alone; the reference figure it divides by is the one kept for this machine
+with the load probe alone (every probe with `--all-probes`, which also requires the signal
+levels to stay the same); the reference figure it divides by is the one kept for this machine
 (measured by the first grade when none is kept, as a real grade would). Prints every grade's
 figures and the largest deviation from their mean.
 
-    .venv/bin/python benchmarks/load_capacity_spread.py [--grades 5]
+    .venv/bin/python benchmarks/load_capacity_spread.py [--grades 5] [--steps] [--all-probes]
 """
 
 from __future__ import annotations
@@ -16,23 +17,11 @@ import statistics
 import sys
 import time
 
-from proofwork import engine
 from proofwork.challenges import discover
 from proofwork.config import load_settings
 from proofwork.engine import GradeRequest, grade
-from proofwork.probes import default_registry
-from proofwork.probes.base import Registry
-from proofwork.probes.load import LoadProbe
 
 TARGET_DEVIATION = 0.10
-
-
-def with_load_probe(*, plugins: bool = True) -> Registry:
-    """The built-in probes plus `load` (which the default registry may not list yet)."""
-    registry = default_registry(plugins=plugins)
-    if "load" not in registry.names():
-        registry.register("load", LoadProbe)
-    return registry
 
 
 def main() -> int:
@@ -40,15 +29,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grades", type=int, default=5)
     parser.add_argument("--steps", action="store_true", help="print each grade's step table")
+    parser.add_argument(
+        "--all-probes",
+        action="store_true",
+        help="grade with every probe and also require the signal levels not to change",
+    )
     args = parser.parse_args()
-    engine.default_registry = with_load_probe
     settings = load_settings()
     pack = discover(settings.challenges_path).get("orders-api")
     figures: list[float] = []
+    levels: list[dict[str, int | None]] = []
     for number in range(1, args.grades + 1):
         started = time.monotonic()
         request = GradeRequest(
-            source=pack.path("reference"), settings=settings, challenge=pack.id, probes=["load"]
+            source=pack.path("reference"),
+            settings=settings,
+            challenge=pack.id,
+            probes=None if args.all_probes else ["load"],
         )
         report = grade(request)
         metrics = report.metrics
@@ -66,6 +63,9 @@ def main() -> int:
             f"{time.monotonic() - started:.0f} s",
             flush=True,
         )
+        levels.append({s["name"]: s.get("level") for s in report.signals})
+        if args.all_probes:
+            print(f"  signal levels: {levels[-1]}", flush=True)
         if args.steps:
             load = next(e for e in report.evidence if e.probe == "load")
             print(load.artifacts.get("load.steps.txt", ""), flush=True)
@@ -74,7 +74,10 @@ def main() -> int:
     verdict = "PASS" if deviation < TARGET_DEVIATION else "FAIL"
     print(f"\nrelative capacity: mean {mean:.3f}, min {min(figures):.3f}, max {max(figures):.3f}")
     print(f"largest deviation from the mean: ±{100 * deviation:.1f}%  target < ±10% {verdict}")
-    return 0 if deviation < TARGET_DEVIATION else 1
+    steady = all(lv == levels[0] for lv in levels)
+    if args.all_probes:
+        print(f"signal levels the same in every grade: {'PASS' if steady else 'FAIL'}")
+    return 0 if deviation < TARGET_DEVIATION and steady else 1
 
 
 if __name__ == "__main__":
