@@ -13,6 +13,7 @@ figures and the largest deviation from their mean.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -69,6 +70,9 @@ def main() -> int:
         if args.steps:
             load = next(e for e in report.evidence if e.probe == "load")
             print(load.artifacts.get("load.steps.txt", ""), flush=True)
+            series = json.loads(load.artifacts.get("load.steps.json", "{}")).get("steps", [])
+            bursts = [s.get("burst_ms") for s in series]
+            print(f"  burst ms per step: {bursts}", flush=True)
     mean = statistics.mean(figures)
     deviation = max(abs(f - mean) for f in figures) / mean
     verdict = "PASS" if deviation < TARGET_DEVIATION else "FAIL"

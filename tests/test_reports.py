@@ -18,7 +18,7 @@ from proofwork.mutation.model import Kind, Mutant, Outcome, Result, Scope
 from proofwork.probes.mutation import findings as mutation_findings
 from proofwork.reports.html import FINDINGS_LIMIT, render_html, write_html
 from proofwork.reports.json_report import ReportSchemaError, load_schema, validate, write_json
-from proofwork.reports.terminal import render_summary
+from proofwork.reports.terminal import headline_metrics, render_summary
 from proofwork.signals import Signal
 
 SHA = "3f" * 32
@@ -685,3 +685,18 @@ def test_html_has_no_test_strength_section_without_a_mutation_score(
     make_report: ReportFactory,
 ) -> None:
     assert '<section id="mutation">' not in render_html(make_report())
+
+
+def test_a_sampled_mutation_score_shows_its_interval_in_the_headline(
+    make_report: ReportFactory,
+) -> None:
+    sampled = Evidence(
+        "mutation",
+        metrics={"mutation.score_percent": 68.65, "mutation.ci95_low": 63.5,
+                 "mutation.ci95_high": 73.7, "mutation.exact": False},
+    )  # fmt: skip
+    exact = Evidence("mutation", metrics={**sampled.metrics, "mutation.exact": True})
+    headline = {h.key: h.value for h in headline_metrics(make_report(evidence=[sampled]))}
+    assert headline["mutation"] == "68.65% ±5.1"
+    headline = {h.key: h.value for h in headline_metrics(make_report(evidence=[exact]))}
+    assert headline["mutation"] == "68.65%"

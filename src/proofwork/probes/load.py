@@ -70,13 +70,13 @@ def _share(step: dict[str, Any], key: str) -> str:
 def chart_data(results: dict[str, Any], summary: dict[str, Any], capacity: Capacity | None) -> str:
     """What the HTML chart draws: latency percentiles and throughput against concurrency."""
     plan = results.get("plan", {})
-    keys = ("concurrency", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "error_rate")
+    keys = ("concurrency", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "error_rate", "burst_ms")
     return json.dumps(
         {
             "slo_p95_ms": plan.get("slo_p95_ms"),
             "knee_concurrency": summary["knee_concurrency"],
             "reference_rps": capacity.max_throughput_rps if capacity else None,
-            "steps": [{k: s[k] for k in keys} for s in results.get("steps", [])],
+            "steps": [{k: s.get(k) for k in keys} for s in results.get("steps", [])],
         }
     )
 

@@ -54,7 +54,7 @@ def headline_metrics(report: Report) -> list[Headline]:
             "Branch coverage",
             _percent(metrics.get("tests.branch_coverage_percent")),
         ),
-        Headline("mutation", "Mutation score", _percent(metrics.get("mutation.score_percent"))),
+        Headline("mutation", "Mutation score", _mutation_score(metrics)),
         Headline("loc", "Lines of code", format_metric(metrics.get("static.loc"))),
     ]
 
@@ -76,6 +76,16 @@ def format_metric(value: MetricValue) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return value
+
+
+def _mutation_score(metrics: dict[str, MetricValue]) -> str:
+    """The score, with the half-width of its 95% interval when it comes from a sample."""
+    score = _percent(metrics.get("mutation.score_percent"))
+    low, high = metrics.get("mutation.ci95_low"), metrics.get("mutation.ci95_high")
+    sampled = metrics.get("mutation.exact") is False and score != MISSING
+    if sampled and isinstance(low, float | int) and isinstance(high, float | int):
+        return f"{score} ±{(high - low) / 2:.1f}"
+    return score
 
 
 def _percent(value: MetricValue) -> str:
