@@ -71,7 +71,7 @@ def main() -> int:
             load = next(e for e in report.evidence if e.probe == "load")
             print(load.artifacts.get("load.steps.txt", ""), flush=True)
             series = json.loads(load.artifacts.get("load.steps.json", "{}")).get("steps", [])
-            bursts = [s.get("burst_ms") for s in series]
+            bursts = [(s.get("burst_ms"), s.get("harness_burst_ms")) for s in series]
             print(f"  burst ms per step: {bursts}", flush=True)
     mean = statistics.mean(figures)
     deviation = max(abs(f - mean) for f in figures) / mean

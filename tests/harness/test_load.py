@@ -340,3 +340,9 @@ def test_capacity_leaves_out_steps_where_the_core_ran_slow() -> None:
     slow = [dict(row(c, 5, rps=450), burst_ms=1.0) for c in (8, 16)]
     assert capacity_rps([*slow, *fast]) == 700
     assert capacity_rps(slow) == 450  # nothing calm: the best there is
+
+
+def test_capacity_leaves_out_steps_where_the_harness_core_ran_slow() -> None:
+    fast = [dict(row(c, 5, rps=700), burst_ms=0.5, harness_burst_ms=0.5) for c in (1, 2, 4)]
+    slow = [dict(row(c, 5, rps=900), burst_ms=0.5, harness_burst_ms=1.0) for c in (8, 16)]
+    assert capacity_rps([*slow, *fast]) == 700

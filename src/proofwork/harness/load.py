@@ -260,16 +260,18 @@ def capacity_rps(steps: list[dict[str, Any]], best: int = 3) -> float:
     """The median of the `best` highest full-core throughputs, from the calm steps when there
     are any: those where neither the service's nor the harness's core was much taken by other
     work (a busy harness core slows the generator and the fake provider, which no scaling
-    undoes), and where the service's core ran near the speed of the run's fastest step (a
-    neighbour on a shared host can slow a core down without taking any of its time; scaling
-    by the measured speed over-corrects, so slow steps are left out instead)."""
-    timed = [s["burst_ms"] for s in steps if s.get("burst_ms")]
-    fastest = min(timed, default=0.0)
+    undoes), and where both cores ran near the speed of the run's fastest step (a neighbour on
+    a shared host can slow a core down without taking any of its time; scaling by the
+    measured speed over-corrects, so slow steps are left out instead)."""
+    fastest = {
+        key: min((s[key] for s in steps if s.get(key)), default=0.0)
+        for key in ("burst_ms", "harness_burst_ms")
+    }
 
     def calm(step: dict[str, Any]) -> bool:
         shares = min(step.get("core_share", 1), step.get("harness_share", 1))
-        burst = step.get("burst_ms")
-        return shares >= CALM and (not burst or fastest / burst >= CALM)
+        speeds = [fastest[key] / step[key] for key in fastest if step.get(key)]
+        return shares >= CALM and min(speeds, default=1.0) >= CALM
 
     figures = sorted(
         (s.get("full_core_rps", s["throughput_rps"]) for s in [*filter(calm, steps)] or steps),
@@ -334,10 +336,15 @@ class CoreWatch:
         return cls(_cores(cores), lambda: service() + speed.cpu_seconds())
 
     @classmethod
-    def for_harness(cls, job: Job) -> CoreWatch | None:
-        """This process's cores (the generator and the fake provider run here)."""
+    def for_harness(cls, job: Job, speed: SpeedWatch | None = None) -> CoreWatch | None:
+        """This process's cores (the generator and the fake provider run here), and the
+        speed watcher on them."""
         cores = job.cpus.get("harness", "")
-        return cls(_cores(cores), time.process_time) if cores else None
+        if not cores:
+            return None
+        if speed is None:
+            return cls(_cores(cores), time.process_time)
+        return cls(_cores(cores), lambda: time.process_time() + speed.cpu_seconds())
 
     def sample(self) -> CpuSample:
         """Read the counters now (a /proc scan: call between steps, not inside one)."""
@@ -397,7 +404,7 @@ async def drive(
     skus: list[str],
     deadline: float,
     watches: Watches = (None, None),
-    speed: SpeedWatch | None = None,
+    speeds: tuple[SpeedWatch | None, SpeedWatch | None] = (None, None),
 ) -> dict[str, Any]:
     """Step concurrency up until the cap, a step past the knee, or the deadline."""
     mix = build_mix(plan, port, skus)
@@ -420,8 +427,9 @@ async def drive(
             before = [watch.sample() if watch else None for watch in watches]
             measured_from = time.monotonic_ns() + round(plan.warmup_s * 1e9)
             step = await generator.step(concurrency, plan.warmup_s, plan.step_duration_s)
-            burst_ms = speed.burst_ms(measured_from, time.monotonic_ns()) if speed else None
-            steps.append(step.with_shares(*_shares(watches, before)).with_speed(burst_ms))
+            until = time.monotonic_ns()
+            bursts = [w.burst_ms(measured_from, until) if w else None for w in speeds]
+            steps.append(step.with_shares(*_shares(watches, before)).with_speed(*bursts))
             if past_knee(steps[-1], plan):
                 stopped = f"past the knee at concurrency {concurrency}"
                 break
@@ -461,14 +469,18 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     provider.latency_s = plan.provider_latency_ms / 1000
     results["setup"] = asyncio.run(create_data(plan, service.port))
     gc.freeze()  # what setup left is long-lived: keep the collector from walking it mid-step
-    speed = SpeedWatch.for_cores(job.cpus.get("service", ""))
+    speeds = (
+        SpeedWatch.for_cores(job.cpus.get("service", "")),
+        SpeedWatch.for_cores(job.cpus.get("harness", "")),
+    )
     try:
-        watches = (CoreWatch.for_service(job, speed), CoreWatch.for_harness(job))
+        watches = (CoreWatch.for_service(job, speeds[0]), CoreWatch.for_harness(job, speeds[1]))
         skus = product_skus(plan.setup)
-        results.update(asyncio.run(drive(plan, service.port, skus, deadline, watches, speed)))
+        results.update(asyncio.run(drive(plan, service.port, skus, deadline, watches, speeds)))
     finally:
-        if speed is not None:
-            speed.close()
+        for speed in speeds:
+            if speed is not None:
+                speed.close()
     results["summary"] = summarize(results["steps"], plan.slo_p95_ms, plan.max_error_rate)
     clean, seconds = service.stop()
     results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})

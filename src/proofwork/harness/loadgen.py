@@ -292,6 +292,7 @@ class Step:
     # work (see harness.speed); None when it was not measured. A neighbour on a shared host can
     # slow the core down without taking any of its time.
     burst_ms: float | None = None
+    harness_burst_ms: float | None = None  # the same for the harness's core
 
     @property
     def full_core_rps(self) -> float:
@@ -302,9 +303,9 @@ class Step:
         """The same figures, knowing how much of their cores the service and harness had."""
         return replace(self, core_share=service, harness_share=harness)
 
-    def with_speed(self, burst_ms: float | None) -> Step:
-        """The same figures, knowing how fast the service's core ran."""
-        return replace(self, burst_ms=burst_ms)
+    def with_speed(self, burst_ms: float | None, harness_burst_ms: float | None = None) -> Step:
+        """The same figures, knowing how fast the service's (and harness's) core ran."""
+        return replace(self, burst_ms=burst_ms, harness_burst_ms=harness_burst_ms)
 
     @property
     def error_rate(self) -> float:
