@@ -35,7 +35,13 @@ from proofwork.harness.loadgen import (
 )
 from proofwork.harness.provider import Provider
 from proofwork.harness.service import ServiceControl, ServiceError
-from proofwork.harness.speed import SpeedWatch
+from proofwork.harness.speed import (
+    CLOCK_TICKS,
+    SpeedWatch,
+    fastest_bursts,
+    plus_watcher,
+    process_cpu_seconds,
+)
 
 VARIANTS = 64  # pre-encoded copies of each request, with different skus and customers
 SCHEDULE = 4096  # length of the pre-drawn, weighted sequence of requests users walk through
@@ -263,14 +269,11 @@ def capacity_rps(steps: list[dict[str, Any]], best: int = 3) -> float:
     undoes), and where both cores ran near the speed of the run's fastest step (a neighbour on
     a shared host can slow a core down without taking any of its time; scaling by the
     measured speed over-corrects, so slow steps are left out instead)."""
-    fastest = {
-        key: min((s[key] for s in steps if s.get(key)), default=0.0)
-        for key in ("burst_ms", "harness_burst_ms")
-    }
+    fastest = fastest_bursts(steps)
 
     def calm(step: dict[str, Any]) -> bool:
         shares = min(step.get("core_share", 1), step.get("harness_share", 1))
-        speeds = [fastest[key] / step[key] for key in fastest if step.get(key)]
+        speeds = [(fastest[key] or 0.0) / step[key] for key in fastest if step.get(key)]
         return shares >= CALM and min(speeds, default=1.0) >= CALM
 
     figures = sorted(
@@ -303,8 +306,6 @@ def summarize(
 
 # -- how much of its core the service really had ------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
 
 @dataclass(frozen=True)
 class CpuSample:
@@ -330,21 +331,14 @@ class CoreWatch:
         cores = job.cpus.get("service", "")
         if not cores or job.uid == 0:
             return None
-        service = functools.partial(uid_cpu_seconds, job.uid)
-        if speed is None:
-            return cls(_cores(cores), service)
-        return cls(_cores(cores), lambda: service() + speed.cpu_seconds())
+        return cls(_cores(cores), plus_watcher(functools.partial(uid_cpu_seconds, job.uid), speed))
 
     @classmethod
     def for_harness(cls, job: Job, speed: SpeedWatch | None = None) -> CoreWatch | None:
         """This process's cores (the generator and the fake provider run here), and the
         speed watcher on them."""
         cores = job.cpus.get("harness", "")
-        if not cores:
-            return None
-        if speed is None:
-            return cls(_cores(cores), time.process_time)
-        return cls(_cores(cores), lambda: time.process_time() + speed.cpu_seconds())
+        return cls(_cores(cores), plus_watcher(time.process_time, speed)) if cores else None
 
     def sample(self) -> CpuSample:
         """Read the counters now (a /proc scan: call between steps, not inside one)."""
@@ -373,18 +367,14 @@ def _cores(text: str) -> frozenset[int]:
 
 def uid_cpu_seconds(uid: int) -> float:
     """CPU seconds used so far by the live processes of `uid` (the sandboxed service's)."""
-    ticks = 0
+    seconds = 0.0
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
         try:
-            if entry.stat().st_uid != uid:
-                continue
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                seconds += process_cpu_seconds(entry.path)
+        except OSError:
             continue  # the process ended while we looked
-    return ticks / CLOCK_TICKS
+    return seconds
 
 
 Watches = tuple[CoreWatch | None, CoreWatch | None]  # the service's, the harness's

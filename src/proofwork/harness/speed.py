@@ -26,11 +26,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 RECORD = struct.Struct("<QQ")  # when the burst ended (CLOCK_MONOTONIC ns), its CPU time (ns)
 FLUSH_EVERY_NS = 50_000_000
 MIN_BURSTS = 5  # fewer in a window and its speed is not known
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The two cores' burst times as load steps carry them: the service's, the harness's.
+BURST_KEYS = ("burst_ms", "harness_burst_ms")
 
 
 def burst() -> int:
@@ -113,13 +118,8 @@ class SpeedWatch:
         return round(statistics.median(inside) / 1e6, 4)
 
     def cpu_seconds(self) -> float:
-        """CPU time the watcher has used so far (not the service's, on the service's core)."""
-        try:
-            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1]
-            utime, stime = fields.split()[11:13]
-        except (OSError, IndexError, ValueError):
-            return 0.0
-        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+        """CPU time the watcher has used so far (its core's owner did not use it)."""
+        return process_cpu_seconds(f"/proc/{self._process.pid}")
 
     def close(self) -> None:
         """Stop the watcher and its reader."""
@@ -128,6 +128,28 @@ class SpeedWatch:
         self._reader.join(timeout=5)
         if self._process.stdout is not None:
             self._process.stdout.close()
+
+
+def process_cpu_seconds(proc_dir: str) -> float:
+    """User and system CPU seconds of the process at `proc_dir` (/proc/PID); 0 once it is gone."""
+    try:
+        fields = Path(proc_dir, "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def plus_watcher(own_cpu: Callable[[], float], watcher: SpeedWatch | None) -> Callable[[], float]:
+    """A core owner's CPU seconds with the watcher's on its core added: the watcher's crumbs of
+    time are not other work."""
+    if watcher is None:
+        return own_cpu
+    return lambda: own_cpu() + watcher.cpu_seconds()
+
+
+def fastest_bursts(steps: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Per core, the shortest median burst of any step: the speed other steps are held to."""
+    return {key: min((s[key] for s in steps if s.get(key)), default=None) for key in BURST_KEYS}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity
 from proofwork.harness.load import LoadPlan, PlanError, summarize
+from proofwork.harness.speed import fastest_bursts
 from proofwork.probes.base import ProbeContext
 from proofwork.probes.capacity import Capacity, reference_capacity
 from proofwork.probes.harnessed import SubmissionConfigError, build_job, run_in_harness
@@ -48,10 +49,7 @@ def step_table(steps: list[dict[str, Any]], slo_p95_ms: float) -> str:
     lines = [
         "concurrency  requests  good rps   p50 ms   p95 ms   p99 ms   errors     cores      speed"
     ]
-    fastest = {
-        key: min((s[key] for s in steps if s.get(key)), default=None)
-        for key in ("burst_ms", "harness_burst_ms")
-    }
+    fastest = fastest_bursts(steps)
     for s in steps:
         mark = "  <- p95 over SLO" if s["p95_ms"] > slo_p95_ms else ""
         speed = "/".join(_speed(s.get(key), fast) for key, fast in fastest.items())
