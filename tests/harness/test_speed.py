@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from proofwork.harness.speed import SpeedWatch
 
@@ -50,3 +51,28 @@ def test_a_busy_core_still_leaves_the_watcher_enough_bursts_and_the_busy_work_it
     finally:
         watch.close()
         hog.wait()
+
+
+def test_a_watcher_whose_harness_was_killed_ends_on_its_own() -> None:
+    code = (
+        "import time\nfrom proofwork.harness.speed import SpeedWatch\n"
+        f"w = SpeedWatch({_core()})\nprint(w._process.pid, flush=True)\ntime.sleep(60)\n"
+    )
+    harness = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert harness.stdout is not None
+    watcher = int(harness.stdout.readline())
+    time.sleep(0.3)
+    harness.kill()  # as a harness killed at its deadline: nobody closes the watcher
+    harness.wait()
+    harness.stdout.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{watcher}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break  # gone and reaped
+        if state in ("Z", "X"):
+            break  # exited, waiting for init to reap it
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the watcher kept running after its reader was killed")
