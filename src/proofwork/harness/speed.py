@@ -5,13 +5,14 @@ code up to twice as slowly from one second to the next, and /proc/stat does not 
 other process takes the time, the core is just slower. A throughput figure taken in a slow
 second says as much about the neighbours as about the code.
 
-So a watcher process sits on the service's core at the lowest priority there is (SCHED_IDLE:
-any other task preempts it at once) and runs a fixed burst of work whenever the core has a
-moment, timing each burst by its own CPU time, so time spent waiting for the core does not
-count. The median burst time over a step says how fast the core ran during that step; steps on
-a core that ran slow are left out of the capacity figure (scaling them by the speed measured
-this way over-corrects: a web service slows down less than the burst does). A busy service
-leaves the watcher only crumbs of the core (well under 1%), still dozens of bursts a step.
+So a watcher process sits on each of the load job's cores (the service's, the harness's) at
+the lowest priority there is (SCHED_IDLE: any other task preempts it at once) and runs a fixed
+burst of work whenever the core has a moment, timing each burst by its own CPU time, so time
+spent waiting for the core does not count. The median burst time over a step says how fast the
+core ran during that step; steps on a core that ran slow are left out of the capacity figure
+(scaling them by the speed measured this way over-corrects: a web service slows down less than
+the burst does). A busy core leaves the watcher only crumbs of its time (well under 1%), still
+dozens of bursts a step.
 
     python -m proofwork.harness.speed CORE    # the watcher: writes one record per burst
 """

@@ -12,7 +12,7 @@ from typing import Any
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity
 from proofwork.harness.load import LoadPlan, PlanError, summarize
-from proofwork.harness.speed import fastest_bursts
+from proofwork.harness.speed import BURST_KEYS, fastest_bursts
 from proofwork.probes.base import ProbeContext
 from proofwork.probes.capacity import Capacity, reference_capacity
 from proofwork.probes.harnessed import SubmissionConfigError, build_job, run_in_harness
@@ -80,8 +80,7 @@ def chart_data(results: dict[str, Any], summary: dict[str, Any], capacity: Capac
         "p95_ms",
         "p99_ms",
         "error_rate",
-        "burst_ms",
-        "harness_burst_ms",
+        *BURST_KEYS,
     )
     return json.dumps(
         {
