@@ -4,7 +4,7 @@ set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium wrk; do
+for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium wrk postgresql redis-server; do
     have "$pkg" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -17,6 +17,9 @@ from proofwork.config import Settings, load_settings
 from proofwork.probes.base import Budget, ProbeContext
 from proofwork.sandbox import BwrapSandbox
 
+# The store's fixtures (SQLite and a real PostgreSQL server) live beside this file.
+pytest_plugins = ["databases"]
+
 ContextFactory = Callable[[dict[str, str]], ProbeContext]
 
 SANDBOX_UIDS = range(61000, 62000)

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
-from proofwork import __version__, engine, runtime
+from proofwork import __version__, engine, runtime, store
 from proofwork.challenges import Catalogue, Pack, PackError, discover
 from proofwork.challenges.kit import KitError, build_kit
 from proofwork.challenges.verify import Verdict, levels, verify
@@ -226,6 +227,30 @@ def _show_verdict(verdict: Verdict) -> None:
         console.print("[bold green]verify passed:[/] the pack tells the reference from the starter")
     for problem in verdict.problems:
         errors.print(f"[bold red]verify failed:[/] {problem}", highlight=False, soft_wrap=True)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="The service's store: schema migrations.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's schema (PROOFWORK_DATABASE_URL, else SQLite under home)."""
+    settings = settings_or_fail()
+    try:
+        engine = store.engine_for(settings)
+        before = store.current_revision(engine)
+        store.upgrade(engine)
+        after = store.current_revision(engine)
+    except store.StoreError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        where = store.describe_url(settings.store_url)
+        fail(f"cannot reach the store at {where}: {getattr(exc, 'orig', None) or exc}")
+    if before == after:
+        console.print(f"store schema already at {after}")
+    else:
+        console.print(f"store schema upgraded from {before or 'nothing'} to {after}")
 
 
 @app.command()

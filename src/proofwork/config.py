@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     max_files: int = Field(20_000, gt=0, description="Most files in a submission.")
     max_file_bytes: int = Field(64 * MiB, gt=0, description="Largest single file.")
     max_depth: int = Field(32, gt=0, description="Deepest path in a submission.")
+    # The service.
+    database_url: str = Field(
+        "", description="Store URL (postgresql+psycopg://...); empty: SQLite under home."
+    )
+    blobs: Literal["auto", "folder", "database"] = Field(
+        "auto", description="Where submissions and reports go; auto: folder on SQLite, else rows."
+    )
 
     def limits(self) -> Limits:
         """The default sandbox limits these settings describe."""
@@ -62,6 +69,15 @@ class Settings(BaseSettings):
     @property
     def deps_cache_dir(self) -> Path:
         return self.home / "deps"
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL: PROOFWORK_DATABASE_URL, else SQLite under home."""
+        return self.database_url or f"sqlite:///{self.home / 'proofwork.db'}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
 
 
 class ConfigError(Exception):
