@@ -9,6 +9,7 @@ Standard library only, so it runs wherever your service does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,6 +30,7 @@ from typing import Any, ClassVar
 ROOT = Path.cwd()  # the repository being checked: run it from there
 STARTUP_S = 30
 STOP_S = 10
+SHELLS = ("sh", "dash", "bash", "zsh")
 
 
 class Paystream(BaseHTTPRequestHandler):
@@ -149,15 +151,63 @@ def wait_until_answering(base: str, service: subprocess.Popen[bytes]) -> bool:
 
 
 def stop(service: subprocess.Popen[bytes]) -> bool:
-    """SIGTERM the service's process group; whether it exited within the grace period."""
-    os.killpg(service.pid, signal.SIGTERM)
+    """SIGTERM the service and wait until it has exited; whether it did within the grace period.
+
+    Like the grader, this signals the service itself, not the `/bin/sh` that runs its start
+    command: that shell would die at once and say nothing of a service still finishing (or
+    ignoring) its work. Every process the start command left behind must be gone in time.
+    """
+    members = group_members(service.pid)
+    if members is None:  # no /proc (macOS): signal the whole group, the shell included
+        os.killpg(service.pid, signal.SIGTERM)
+    else:
+        wrapper = service.pid if len(members) > 1 and members.get(service.pid) in SHELLS else None
+        for pid in members:
+            if pid != wrapper:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_S
+    while still_running(service):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.pid, signal.SIGKILL)
+            service.wait()
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def group_members(group: int) -> dict[int, str] | None:
+    """Live processes of a process group and their command names, from /proc (None without)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # it just exited
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        fields = rest.split()
+        if len(fields) > 2 and int(fields[2]) == group and fields[0] not in ("Z", "X"):
+            members[int(entry.name)] = name
+    return members
+
+
+def still_running(service: subprocess.Popen[bytes]) -> bool:
+    """Whether any process of the service's group is still alive (the shell reaped first)."""
+    service.poll()
+    members = group_members(service.pid)
+    if members is not None:
+        return bool(members)
     try:
-        service.wait(timeout=STOP_S)
-        return True
-    except subprocess.TimeoutExpired:
-        os.killpg(service.pid, signal.SIGKILL)
-        service.wait()
+        os.killpg(service.pid, 0)
+    except ProcessLookupError:
         return False
+    return True
 
 
 def run_tests() -> tuple[bool, str]:
@@ -187,7 +237,9 @@ def main() -> int:
                 stop(service)
             return 1
         results = public_checks(base)
-        results.append(("Exits cleanly on SIGTERM", stop(service), f"within {STOP_S}s"))
+        stopped = stop(service)
+        still = f"still running {STOP_S}s after SIGTERM"
+        results.append(("Exits cleanly on SIGTERM", stopped, still))
     provider.shutdown()
     tests_ok, tests_line = run_tests()
     results.append(("Your tests pass", tests_ok, tests_line))
