@@ -13,13 +13,21 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from proofwork.store import make_engine, upgrade
+from proofwork.store import (
+    BlobStore,
+    DatabaseBlobs,
+    FolderBlobs,
+    make_engine,
+    session_factory,
+    upgrade,
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -127,6 +135,29 @@ def db_engine(
     engine = make_engine(empty_database(request.param))
     upgrade(engine)
     yield engine
+    engine.dispose()
+
+
+@dataclass
+class Store:
+    """A migrated store of its own, for tests where several connections must really commit."""
+
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
+    blobs: BlobStore
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_store(
+    request: pytest.FixtureRequest, empty_database: Callable[[str], str], tmp_path: Path
+) -> Iterator[Store]:
+    """A new migrated store per test, on each backend (with its default blob store)."""
+    url = empty_database(request.param)
+    engine = make_engine(url)
+    upgrade(engine)
+    blobs = FolderBlobs(tmp_path / "blobs") if request.param == "sqlite" else DatabaseBlobs()
+    yield Store(url, engine, session_factory(engine), blobs)
     engine.dispose()
 
 

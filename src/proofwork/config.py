@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     blobs: Literal["auto", "folder", "database"] = Field(
         "auto", description="Where submissions and reports go; auto: folder on SQLite, else rows."
     )
+    worker_cores: int = Field(0, ge=0, description="Cores a worker grades on; 0: all of them.")
+    heartbeat_s: float = Field(5.0, gt=0, description="How often a running run heartbeats.")
+    stale_after_s: float = Field(
+        30.0, gt=0, description="A running run silent this long is claimed again."
+    )
+    max_attempts: int = Field(3, ge=1, description="Claims of one run before it fails.")
 
     def limits(self) -> Limits:
         """The default sandbox limits these settings describe."""

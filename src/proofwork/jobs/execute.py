@@ -1,0 +1,148 @@
+"""Executing one claimed run: the single function every backend (embedded, Celery) calls.
+
+Load the submission's blob, call the engine's `grade` with a listener that records progress,
+store the JSON and HTML report as blobs, and end the run once. The engine knows nothing of
+this: it only sees a GradeRequest and a listener.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from proofwork import engine
+from proofwork.config import Settings
+from proofwork.evidence import Report
+from proofwork.jobs import queue
+from proofwork.jobs.queue import Claim
+from proofwork.reports.html import render_html
+from proofwork.sandbox import SandboxError
+from proofwork.store.blobs import BlobStore
+from proofwork.store.database import unit_of_work
+from proofwork.store.models import Run, RunState, Submission
+
+
+class RunLost(Exception):
+    """Another worker holds the run now (ours was reclaimed); stop and write nothing."""
+
+
+class RunCancelled(Exception):
+    """Someone cancelled the run while it was grading."""
+
+
+class _Watch:
+    """Records the engine's events and heartbeats between them, from a thread of its own."""
+
+    def __init__(self, factory: sessionmaker[Session], claim: Claim, every_s: float) -> None:
+        self.factory, self.claim, self.every_s = factory, claim, every_s
+        self.lost = self.cancelled = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+
+    def __enter__(self) -> _Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with unit_of_work(self.factory) as session:
+                self.lost = self.lost or not queue.heartbeat(session, self.claim)
+                self.cancelled = queue.cancel_requested(session, self.claim)
+
+    def on_event(self, event: engine.Event) -> None:
+        """The engine's listener: record the event, stop the grade if the run is not ours."""
+        with unit_of_work(self.factory) as session:
+            recorded = queue.record_event(
+                session, self.claim, event.kind, event.name, event.message[:2000]
+            )
+            self.cancelled = self.cancelled or queue.cancel_requested(session, self.claim)
+        if self.lost or not recorded:
+            raise RunLost(self.claim.run_id)
+        if self.cancelled:
+            raise RunCancelled(self.claim.run_id)
+
+
+def execute(
+    *, factory: sessionmaker[Session], blobs: BlobStore, settings: Settings, claim: Claim
+) -> RunState | None:
+    """Grade the claimed run and end it; the final state, or None when the run was lost."""
+    with unit_of_work(factory) as session:
+        run = session.get_one(Run, claim.run_id)
+        submission = session.get_one(Submission, run.submission_id)
+        archive = blobs.read(session, submission.sha256)
+        challenge, probes, filename = run.challenge, run.probes, submission.filename
+    with tempfile.TemporaryDirectory(prefix="pw-run-") as tmp:
+        source = Path(tmp) / _safe_name(filename)
+        source.write_bytes(archive)
+        del archive
+        watch = _Watch(factory, claim, settings.heartbeat_s)
+        request = engine.GradeRequest(
+            source=source,
+            settings=settings,
+            challenge=challenge,
+            probes=probes,
+            listener=watch.on_event,
+        )
+        try:
+            with watch:
+                report = engine.grade(request)
+        except RunLost:
+            return None
+        except RunCancelled:
+            return _end(factory, claim, RunState.CANCELLED, reason="cancelled on request")
+        except (engine.GradeError, SandboxError, KeyError) as exc:
+            reason = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
+            return _end(factory, claim, RunState.FAILED, reason=reason)
+        except Exception as exc:  # noqa: BLE001 - a crash must end the run, never leave it running
+            reason = f"internal error while grading: {type(exc).__name__}: {exc}"
+            return _end(factory, claim, RunState.FAILED, reason=reason)
+    if watch.lost:
+        return None
+    return _store_report(factory, blobs, claim, report)
+
+
+def _safe_name(filename: str) -> str:
+    """The uploaded file's name as one harmless path component (reports show it)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", filename.rsplit("/", 1)[-1]).strip(".-")
+    return name[:100] or "submission"
+
+
+def _end(
+    factory: sessionmaker[Session], claim: Claim, state: RunState, *, reason: str
+) -> RunState | None:
+    with unit_of_work(factory) as session:
+        return state if queue.finish(session, claim, state, reason=reason) else None
+
+
+def _store_report(
+    factory: sessionmaker[Session], blobs: BlobStore, claim: Claim, report: Report
+) -> RunState | None:
+    """Store the report's blobs and end the run in one transaction (or neither)."""
+    document = json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+    html = render_html(report)
+    try:
+        with unit_of_work(factory) as session:
+            report_blob = blobs.put(session, [document.encode("utf-8", "backslashreplace")])
+            html_blob = blobs.put(session, [html.encode("utf-8", "backslashreplace")])
+            summary = {"submission_sha256": report.submission.sha256, "signals": report.signals}
+            if not queue.finish(
+                session,
+                claim,
+                RunState.DONE,
+                report_sha256=report_blob.sha256,
+                html_sha256=html_blob.sha256,
+                summary=summary,
+            ):
+                raise RunLost(claim.run_id)  # rolls the blobs back: a late duplicate writes nothing
+    except RunLost:
+        return None
+    return RunState.DONE

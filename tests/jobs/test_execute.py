@@ -1,0 +1,197 @@
+"""Executing runs for real: the engine grades the stored archive, the report is stored once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from databases import Store
+from jobs_support import Enqueue, run_row, tiny_archive
+from sqlalchemy import select
+
+from proofwork import engine
+from proofwork.config import Settings, load_settings
+from proofwork.jobs import queue
+from proofwork.jobs.embedded import EmbeddedWorkers
+from proofwork.jobs.execute import execute
+from proofwork.store.database import unit_of_work
+from proofwork.store.models import RunEvent, RunState
+
+pytestmark = pytest.mark.slow
+# The queue's SQL runs on both backends in test_queue.py; these grade for real, so once is enough.
+SQLITE_ONLY = pytest.mark.parametrize("fresh_store", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def job_settings() -> Settings:
+    return load_settings(install=False, heartbeat_s=0.2, stale_after_s=2, worker_cores=2)
+
+
+def _events(store: Store, run_id: str) -> list[tuple[str, str]]:
+    with unit_of_work(store.factory) as session:
+        rows = session.scalars(
+            select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id)
+        )
+        return [(e.kind, e.name) for e in rows]
+
+
+def _wait_for(predicate: object, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _comparable(report: dict[str, object]) -> dict[str, object]:
+    # Times, the run's folder, the leased sandbox uid and where the archive was read from vary.
+    varying = {"started_at", "duration_s", "environment", "sandbox"}
+    probes = [{k: v for k, v in p.items() if k != "duration_s"} for p in report["probes"]]  # type: ignore[attr-defined]
+    kept = {k: v for k, v in report.items() if k not in varying | {"probes", "metrics"}}
+    kept["submission"] = {k: v for k, v in kept["submission"].items() if k != "source"}  # type: ignore[attr-defined]
+    metrics = {
+        k: v for k, v in report["metrics"].items() if "wall" not in k and "duration" not in k
+    }  # type: ignore[attr-defined]
+    return {
+        **kept,
+        "probes": [{**p, "metrics": None, "artifacts": None} for p in probes],
+        "metrics": metrics,
+    }
+
+
+def test_an_embedded_worker_grades_a_run_like_the_cli_does(
+    fresh_store: Store, enqueue: Enqueue, job_settings: Settings, tmp_path: Path
+) -> None:
+    run_id = enqueue()
+    workers = EmbeddedWorkers(
+        factory=fresh_store.factory, blobs=fresh_store.blobs, settings=job_settings
+    )
+    assert workers.step()
+    workers.join()
+    run = run_row(fresh_store, run_id)
+    assert run.state == RunState.DONE, run.reason
+    assert run.report_sha256 and run.html_sha256 and run.finished_at
+    with unit_of_work(fresh_store.factory) as session:
+        stored = json.loads(fresh_store.blobs.read(session, run.report_sha256))
+        html = fresh_store.blobs.read(session, run.html_sha256).decode()
+    assert stored["metrics"]["tests.passed"] == 1
+    assert "<html" in html
+    assert _events(fresh_store, run_id) == [
+        ("phase", "intake"),
+        ("phase", "runtime"),
+        ("probe-start", "tests"),
+        ("probe-end", "tests"),
+    ]
+    assert run.summary == {"submission_sha256": stored["submission"]["sha256"], "signals": []}
+    archive = tmp_path / "tiny.tar.gz"
+    archive.write_bytes(tiny_archive())
+    direct = engine.grade(
+        engine.GradeRequest(source=archive, settings=job_settings, probes=["tests"])
+    )
+    assert _comparable(stored) == _comparable(direct.to_json())
+
+
+@SQLITE_ONLY
+def test_a_submission_the_intake_refuses_fails_the_run_with_its_reason(
+    fresh_store: Store, enqueue: Enqueue, job_settings: Settings
+) -> None:
+    run_id = enqueue(archive=b"not an archive at all")
+    with unit_of_work(fresh_store.factory) as session:
+        claim = queue.claim_next(session, worker="w", free_cores=1)
+    assert claim is not None
+    state = execute(
+        factory=fresh_store.factory, blobs=fresh_store.blobs, settings=job_settings, claim=claim
+    )
+    run = run_row(fresh_store, run_id)
+    assert state == run.state == RunState.FAILED
+    assert run.reason.startswith("refused:")
+    assert run.report_sha256 is None
+
+
+@SQLITE_ONLY
+def test_a_running_run_is_cancelled_at_its_next_progress_event(
+    fresh_store: Store, enqueue: Enqueue, job_settings: Settings
+) -> None:
+    run_id = enqueue(archive=tiny_archive(delay_s=2))
+    with unit_of_work(fresh_store.factory) as session:
+        claim = queue.claim_next(session, worker="w", free_cores=1)
+    assert claim is not None
+    ended: list[RunState | None] = []
+    thread = threading.Thread(
+        target=lambda: ended.append(
+            execute(
+                factory=fresh_store.factory,
+                blobs=fresh_store.blobs,
+                settings=job_settings,
+                claim=claim,
+            )
+        )
+    )
+    thread.start()
+    _wait_for(lambda: ("probe-start", "tests") in _events(fresh_store, run_id))
+    with unit_of_work(fresh_store.factory) as session:
+        assert queue.cancel(session, run_id) == RunState.RUNNING
+    thread.join()
+    run = run_row(fresh_store, run_id)
+    assert ended == [RunState.CANCELLED] and run.state == RunState.CANCELLED
+    assert run.report_sha256 is None and run.reason == "cancelled on request"
+
+
+@SQLITE_ONLY
+def test_a_worker_that_lost_its_run_writes_no_report(
+    fresh_store: Store, enqueue: Enqueue, job_settings: Settings
+) -> None:
+    run_id = enqueue(archive=tiny_archive(delay_s=2))
+    with unit_of_work(fresh_store.factory) as session:
+        lost = queue.claim_next(session, worker="lost", free_cores=1)
+    assert lost is not None
+    ended: list[RunState | None] = []
+    thread = threading.Thread(
+        target=lambda: ended.append(
+            execute(
+                factory=fresh_store.factory,
+                blobs=fresh_store.blobs,
+                settings=job_settings,
+                claim=lost,
+            )
+        )
+    )
+    thread.start()
+    _wait_for(lambda: ("probe-start", "tests") in _events(fresh_store, run_id))
+    # Another worker decides the first one died and takes the run over.
+    with unit_of_work(fresh_store.factory) as session:
+        assert queue.reclaim_stale(session, stale_after_s=0, max_attempts=3) == 1
+        taken = queue.claim_next(session, worker="new", free_cores=1)
+    assert taken is not None and taken.attempt == 2
+    thread.join()
+    run = run_row(fresh_store, run_id)
+    assert ended == [None]
+    assert (run.state, run.worker, run.report_sha256) == (RunState.RUNNING, "new", None)
+
+
+@SQLITE_ONLY
+def test_a_worker_takes_only_as_many_runs_as_its_cores_allow(
+    fresh_store: Store, enqueue: Enqueue, job_settings: Settings
+) -> None:
+    service_runs = [enqueue(archive=tiny_archive(delay_s=1), cores=2) for _ in range(2)]
+    small = enqueue(archive=tiny_archive(delay_s=1), cores=1)
+    workers = EmbeddedWorkers(
+        factory=fresh_store.factory, blobs=fresh_store.blobs, settings=job_settings
+    )
+    assert workers.step()  # the first service run takes both cores
+    assert not workers.step()
+    assert workers.free_cores == 0
+    states = [run_row(fresh_store, r).state for r in [*service_runs, small]]
+    assert states == [RunState.RUNNING, RunState.QUEUED, RunState.QUEUED]
+    workers.join()
+    stop = threading.Event()
+    loop = threading.Thread(target=workers.run, args=(stop,))
+    loop.start()
+    _wait_for(
+        lambda: all(run_row(fresh_store, r).state == RunState.DONE for r in [*service_runs, small])
+    )
+    stop.set()
+    loop.join()
+    workers.join()
