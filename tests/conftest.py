@@ -146,3 +146,11 @@ def leftover_cgroups() -> list[str]:
         if parent.is_dir():
             found += [str(p) for p in parent.iterdir() if p.is_dir()]
     return found
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -253,6 +253,46 @@ def db_upgrade() -> None:
         console.print(f"store schema upgraded from {before or 'nothing'} to {after}")
 
 
+def _current_store_or_fail(settings: Settings) -> None:
+    try:
+        store.require_current_schema(store.engine_for(settings))
+    except store.StoreError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        where = store.describe_url(settings.store_url)
+        fail(f"cannot reach the store at {where}: {getattr(exc, 'orig', None) or exc}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Cores the embedded workers grade on (default PROOFWORK_WORKER_CORES, "
+            "else all; 0: API only, runs wait for `proofwork worker`).",
+        ),
+    ] = None,
+) -> None:
+    """Run the service: the API and embedded workers grading queued runs."""
+    import uvicorn
+
+    from proofwork.web.app import build_services, create_app
+
+    settings = settings_or_fail()
+    _current_store_or_fail(settings)
+    services = build_services(settings, worker_cores=workers)
+    cores = services.workers.cores if services.workers else 0
+    console.print(
+        f"proofwork serve: http://{host}:{port}/api/v1 · store "
+        f"{store.describe_url(settings.store_url)} · embedded workers on {cores} core(s)",
+        highlight=False,
+    )
+    uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+
+
 @app.command()
 def setup() -> None:
     """Build the sandbox runtimes once (make does this; safe to repeat)."""

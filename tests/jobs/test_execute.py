@@ -175,23 +175,19 @@ def test_a_worker_that_lost_its_run_writes_no_report(
 def test_a_worker_takes_only_as_many_runs_as_its_cores_allow(
     fresh_store: Store, enqueue: Enqueue, job_settings: Settings
 ) -> None:
-    service_runs = [enqueue(archive=tiny_archive(delay_s=1), cores=2) for _ in range(2)]
-    small = enqueue(archive=tiny_archive(delay_s=1), cores=1)
+    service_runs = [enqueue(cores=2) for _ in range(2)]
+    small = enqueue(cores=1)
     workers = EmbeddedWorkers(
         factory=fresh_store.factory, blobs=fresh_store.blobs, settings=job_settings
     )
     assert workers.step()  # the first service run takes both cores
-    assert not workers.step()
+    assert not workers.step()  # nothing fits, not even the one-core run
     assert workers.free_cores == 0
     states = [run_row(fresh_store, r).state for r in [*service_runs, small]]
     assert states == [RunState.RUNNING, RunState.QUEUED, RunState.QUEUED]
     workers.join()
-    stop = threading.Event()
-    loop = threading.Thread(target=workers.run, args=(stop,))
-    loop.start()
-    _wait_for(
-        lambda: all(run_row(fresh_store, r).state == RunState.DONE for r in [*service_runs, small])
-    )
-    stop.set()
-    loop.join()
+    assert workers.free_cores == 2
+    assert workers.step() and not workers.step()  # the second service run, alone again
     workers.join()
+    states = [run_row(fresh_store, r).state for r in [*service_runs, small]]
+    assert states == [RunState.DONE, RunState.DONE, RunState.QUEUED]

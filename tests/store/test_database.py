@@ -141,3 +141,13 @@ def test_db_upgrade_creates_then_reports_the_schema(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["db", "upgrade"], env={**env, "PROOFWORK_DATABASE_URL": "x://"})
     assert bad.exit_code == 2
     assert "unsupported store 'x'" in bad.output
+
+
+def test_serve_refuses_an_old_schema_and_says_what_to_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from proofwork.cli import app
+
+    result = CliRunner().invoke(app, ["serve"], env={"PROOFWORK_HOME": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "run `proofwork db upgrade` first" in result.output

@@ -44,7 +44,7 @@ class EmbeddedWorkers:
         self.cores = settings.worker_cores or os.cpu_count() or 1
         self.name = worker_name()
         self.wake = threading.Event()
-        self._running: dict[str, tuple[threading.Thread, int]] = {}
+        self._running: dict[queue.Claim, tuple[threading.Thread, int]] = {}
         self._last_reclaim = 0.0
 
     @property
@@ -77,7 +77,7 @@ class EmbeddedWorkers:
             name=f"run-{claim.run_id[:8]}",
             daemon=True,
         )
-        self._running[claim.run_id] = (thread, cores)
+        self._running[claim] = (thread, cores)
         thread.start()
         return True
 
@@ -94,10 +94,18 @@ class EmbeddedWorkers:
             thread.join(timeout_s)
         self._reap()
 
+    def release(self) -> None:
+        """Hand the runs grading now back to the queue (a clean stop; their threads' late
+        results are then discarded, as a lost worker's are)."""
+        self._reap()
+        with unit_of_work(self.factory) as session:
+            for claim in self._running:
+                queue.release(session, claim)
+
     def _reap(self) -> None:
-        for run_id, (thread, _) in list(self._running.items()):
+        for claim, (thread, _) in list(self._running.items()):
             if not thread.is_alive():
-                del self._running[run_id]
+                del self._running[claim]
 
     def _reclaim(self) -> None:
         now = time.monotonic()

@@ -144,6 +144,16 @@ def finish(
     return bool(_changed(result))
 
 
+def release(session: Session, claim: Claim) -> bool:
+    """Put a run this worker holds back in the queue (a clean shutdown); False if not ours."""
+    result = session.execute(
+        update(Run)
+        .where(*_owned(claim))
+        .values(state=RunState.QUEUED, worker=None, queued_at=utcnow(), phase="requeued")
+    )
+    return bool(_changed(result))
+
+
 def reclaim_stale(session: Session, *, stale_after_s: float, max_attempts: int) -> int:
     """Requeue running runs whose heartbeat went stale, or fail those out of attempts."""
     cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
