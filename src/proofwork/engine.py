@@ -16,7 +16,7 @@ from proofwork.challenges import Pack, PackError, discover
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.probes import default_registry
-from proofwork.probes.base import Budget, Probe, ProbeContext
+from proofwork.probes.base import Budget, Probe, ProbeContext, not_applicable
 from proofwork.sandbox import Limits, Sandbox, open_sandbox
 from proofwork.sandbox.process import read_capped
 from proofwork.snippets import attach_snippets
@@ -282,6 +282,8 @@ def run_probe(probe: Probe, ctx: ProbeContext) -> Evidence:
     started = time.monotonic()
     if ctx.budget.remaining_s <= 0:
         evidence = Evidence(probe.name, Status.SKIPPED, error="the run's time budget was used up")
+    elif (reason := not_applicable(probe, ctx)) is not None:
+        evidence = Evidence(probe.name, Status.SKIPPED, error=reason)
     elif not probe.applies(ctx):
         evidence = Evidence(probe.name, Status.SKIPPED, error="nothing to measure")
     else:

@@ -13,15 +13,12 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-REQUIRED_FILES = (
-    "challenge.toml",
-    "brief.md",
-    "openapi.yaml",
-    "load.toml",
-    "faults.toml",
-    "rubric.toml",
-)
+REQUIRED_FILES = ("challenge.toml", "brief.md", "rubric.toml")
+# What each kind of pack needs besides: a service has a contract and traffic/fault plans.
+KIND_FILES = {"service": ("openapi.yaml", "load.toml", "faults.toml"), "job": ()}
 REQUIRED_DIRS = ("starter", "reference", "checks")
+# `$NAME` in a job's run command; the harness sets each for every run of the job.
+JOB_VARIABLES = ("INPUT_DIR", "OUTPUT_DIR", "WORK_DIR", "DATE")
 
 MACHINE_SIGNALS = ("production_readiness", "testing_discipline", "maintainability", "operability")
 HUMAN_SIGNALS = ("business_understanding", "tradeoff_reasoning")
@@ -115,6 +112,26 @@ class Service(Strict):
     shutdown_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
 
+class JobSpec(Strict):
+    """How the harness runs a batch job: its variables, and how long one run may take."""
+
+    variables: tuple[str, ...] = JOB_VARIABLES
+    run_timeout_s: Annotated[float, Field(gt=0, le=1800)] = 60.0
+    memory_mib: Annotated[int, Field(ge=16)] = 512
+    # Datasets are generated from a seed: the kit's sample from the public one, grading's
+    # from the hidden one (challenge.toml never reaches a candidate).
+    public_seed: int = 1
+    hidden_seed: int = 2
+
+    @field_validator("variables")
+    @classmethod
+    def _known_variables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(JOB_VARIABLES))
+        if unknown:
+            raise ValueError(f"unknown job variable(s) {unknown}: use {', '.join(JOB_VARIABLES)}")
+        return value
+
+
 class Runtime(Strict):
     dependencies: tuple[str, ...] = ()
 
@@ -146,8 +163,9 @@ class ChallengeFile(Strict):
     title: Annotated[str, Field(min_length=1)]
     summary: str = ""
     time_box_minutes: Annotated[int, Field(gt=0, le=24 * 60)]
-    kind: Literal["service"] = "service"
+    kind: Literal["service", "job"] = "service"
     service: Service = Field(default_factory=Service)
+    job: JobSpec = Field(default_factory=JobSpec)
     runtime: Runtime = Field(default_factory=Runtime)
     budget: Budget = Field(default_factory=Budget)
     verify: Verify = Field(default_factory=Verify)
@@ -200,11 +218,13 @@ def load_pack(root: Path, *, builtin: bool = False) -> Pack:
     """Load and validate the pack in `root`, or raise PackError saying what and where."""
     if not root.is_dir():
         raise PackError(f"{root}: not a folder")
-    missing = [n for n in REQUIRED_FILES if not (root / n).is_file()]
+    if not (root / "challenge.toml").is_file():
+        raise PackError(f"{root}: missing challenge.toml")
+    spec = _model(root / "challenge.toml", ChallengeFile, _toml(root / "challenge.toml"))
+    missing = [n for n in REQUIRED_FILES + KIND_FILES[spec.kind] if not (root / n).is_file()]
     missing += [f"{n}/" for n in REQUIRED_DIRS if not (root / n).is_dir()]
     if missing:
         raise PackError(f"{root}: missing {', '.join(missing)}")
-    spec = _model(root / "challenge.toml", ChallengeFile, _toml(root / "challenge.toml"))
     rubric_data = _toml(root / "rubric.toml")
     rubric = {
         name: _model(root / "rubric.toml", RubricSignal, data, prefix=name)
@@ -214,7 +234,8 @@ def load_pack(root: Path, *, builtin: bool = False) -> Pack:
     if unknown:
         raise PackError(f"{root / 'rubric.toml'}: unknown human-scored signal(s) {unknown}")
     if not (root / "starter" / "proofwork.toml").is_file():
-        raise PackError(f"{root}: starter/proofwork.toml missing (how to start the service)")
+        what = "how to start the service" if spec.kind == "service" else "how to run the job"
+        raise PackError(f"{root}: starter/proofwork.toml missing ({what})")
     if not any((root / "checks").glob("*.py")):
         raise PackError(f"{root / 'checks'}: no checks (*.py)")
     return Pack(root=root, spec=spec, rubric=rubric, builtin=builtin)

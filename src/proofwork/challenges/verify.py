@@ -39,9 +39,11 @@ def judge_reference(pack: Pack, report: Report) -> list[str]:
     """What keeps the reference from being a fit reference."""
     problems = []
     metrics = report.metrics
-    if not metrics.get("service.started"):
+    if pack.spec.kind == "job" and not metrics.get("job.ran"):
+        problems.append("reference: the job never completed a run")
+    if pack.spec.kind == "service" and not metrics.get("service.started"):
         problems.append("reference: the service did not start")
-    failing = sorted(failed_checks(report) - {"no_service"})
+    failing = sorted(failed_checks(report) - {"no_service", "no_job"})
     if failing:
         problems.append(f"reference fails acceptance checks: {', '.join(failing)}")
     if metrics.get("tests.failed") or metrics.get("tests.errors"):

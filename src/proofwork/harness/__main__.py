@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from proofwork.harness.batch import BatchControl
 from proofwork.harness.job import PROVIDER_PORT, Job
 from proofwork.harness.provider import Provider
 from proofwork.harness.service import ServiceControl, log_metrics
@@ -59,6 +60,12 @@ KINDS = {
 }
 
 
+# A batch job's kinds: modules with `run(job, control) -> results`.
+JOB_KINDS = {
+    "acceptance": "proofwork.harness.batch_checks",
+}
+
+
 def runner(kind: str) -> Callable[[Job, ServiceControl, Provider], dict[str, Any]]:
     """The `run` function of a kind of job."""
     if kind not in KINDS:
@@ -68,28 +75,51 @@ def runner(kind: str) -> Callable[[Job, ServiceControl, Provider], dict[str, Any
     return run
 
 
+def batch_runner(kind: str) -> Callable[[Job, BatchControl], dict[str, Any]]:
+    """The `run` function of a kind of harness job against a batch job."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"{kind!r} does not apply to a batch job; known: {', '.join(JOB_KINDS)}")
+    run: Callable[[Job, BatchControl], dict[str, Any]]
+    run = importlib.import_module(JOB_KINDS[kind]).run
+    return run
+
+
 def main(job_path: str) -> int:
     """Run the job and write its results; exit 0 when results were written."""
     job = Job.read(Path(job_path))
     started = time.monotonic()
     loopback_up()
     pin(job.cpus.get("harness"))
+    if job.target == "job":
+        control = BatchControl(sandbox_for(job), job)
+        results = _guarded(lambda: batch_runner(job.kind)(job, control))
+        _finish(job, results, control.log_lines(), started)
+        return 0
     provider = Provider(port=PROVIDER_PORT)
     provider.start()
     service = ServiceControl(sandbox_for(job), job)
     try:
-        results = runner(job.kind)(job, service, provider)
-    except Exception as exc:  # noqa: BLE001 - report a harness failure as data, not a crash
-        results = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        results = _guarded(lambda: runner(job.kind)(job, service, provider))
     finally:
         service.close()
         provider.stop()
+    _finish(job, results, service.log_lines(), started)
+    return 0
+
+
+def _guarded(body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return body()
+    except Exception as exc:  # noqa: BLE001 - report a harness failure as data, not a crash
+        return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+def _finish(job: Job, results: dict[str, Any], lines: list[str], started: float) -> None:
     results["cpus"] = job.cpus
-    results["logs"] = log_metrics(service.log_lines())
-    results["log_sample"] = service.log_lines()[:40]
+    results["logs"] = log_metrics(lines)
+    results["log_sample"] = lines[:40]
     results["duration_s"] = round(time.monotonic() - started, 3)
     Path(job.results).write_text(json.dumps(results))
-    return 0
 
 
 if __name__ == "__main__":

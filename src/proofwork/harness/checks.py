@@ -62,6 +62,15 @@ class CheckContext:
     _counter: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Every exchange so far; a failed check shows its last one."""
+        return self.http.exchanges
+
+    def reset(self) -> None:
+        """Before each check: the provider answers "ok" again."""
+        self.provider.reset()
+
     def unique(self, prefix: str) -> str:
         """A fresh id (`sku-3fa9c1-7`) so checks never collide; letters, digits and dashes."""
         with self._lock:
@@ -69,7 +78,21 @@ class CheckContext:
         return f"{prefix[:40]}-{self.token}-{number}"
 
 
-CheckFunction = Callable[[CheckContext], None]
+class Context(Protocol):
+    """What running a check needs of its context, whatever the submission's kind."""
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Every exchange (request, or run of a job) so far, in order."""
+        ...
+
+    def reset(self) -> None:
+        """Undo what one check set up, so it never leaks into the next."""
+        ...
+
+
+# A service's checks take a CheckContext, a job's a JobCheckContext (harness/batch_checks.py).
+CheckFunction = Callable[[Any], None]
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,7 @@ class Check:
     function: CheckFunction
     source: str = ""
 
-    def __call__(self, ctx: CheckContext) -> None:
+    def __call__(self, ctx: Context) -> None:
         """Run the check's body (raises CheckFailed or AssertionError when the rule is broken)."""
         self.function(ctx)
 
@@ -201,7 +224,7 @@ class CheckResult:
 
 def run_checks(
     checks: Iterable[Check],
-    ctx: CheckContext,
+    ctx: Context,
     *,
     deadline_s_per_check: float = 30.0,
     only: set[str] | None = None,
@@ -214,14 +237,14 @@ def run_checks(
     ]
 
 
-def run_check(declared: Check, ctx: CheckContext, *, deadline_s: float = 30.0) -> CheckResult:
-    """Run one check with a fresh "ok" provider; never raises, whatever the check does."""
-    ctx.provider.reset()  # one check's provider mode must never leak into the next
-    first_exchange = len(ctx.http.exchanges)
+def run_check(declared: Check, ctx: Context, *, deadline_s: float = 30.0) -> CheckResult:
+    """Run one check from a clean slate; never raises, whatever the check does."""
+    ctx.reset()  # one check's provider mode must never leak into the next
+    first_exchange = len(ctx.exchanges)
     started = time.monotonic()
     outcome = _call_with_deadline(declared, ctx, deadline_s)
     duration = time.monotonic() - started
-    own = ctx.http.exchanges[first_exchange:]
+    own = ctx.exchanges[first_exchange:]
     status, message, exchange = _judge(outcome, deadline_s)
     if exchange is None and status != "passed" and own:
         exchange = own[-1]
@@ -235,7 +258,7 @@ class _TimedOut:
 
 
 def _call_with_deadline(
-    declared: Check, ctx: CheckContext, deadline_s: float
+    declared: Check, ctx: Context, deadline_s: float
 ) -> BaseException | _TimedOut | None:
     # A thread, because a check stuck on the service cannot be interrupted from outside;
     # when it overruns it is abandoned (daemon) and the next provider reset lets it go.

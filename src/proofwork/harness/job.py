@@ -45,6 +45,9 @@ class Job:
     deadline_s: float = 240.0
     cpus: dict[str, str] = field(default_factory=dict)  # "service" / "harness" -> cpu list
     options: dict[str, Any] = field(default_factory=dict)  # what a kind of job needs (load.toml …)
+    # What the submission is: "service" (its start command is service.start) or "job" (a batch
+    # command, service.start being its run command, run by harness/batch.py).
+    target: str = "service"
 
     def write(self, path: Path) -> None:
         """Save for the harness process."""

@@ -12,6 +12,7 @@ from proofwork.probes.base import ProbeContext
 from proofwork.probes.harnessed import (
     SubmissionConfigError,
     build_job,
+    job_metrics,
     run_in_harness,
     service_metrics,
 )
@@ -66,37 +67,48 @@ class AcceptanceProbe:
         """Run the pack's checks in a harness process and turn its results into evidence."""
         pack: Pack = ctx.challenge
         evidence = Evidence(self.name)
+        job_spec = pack.spec.job
+        options = (
+            {"seed": job_spec.hidden_seed, "check_deadline_s": 2 * job_spec.run_timeout_s}
+            if pack.spec.kind == "job"
+            else None
+        )
         try:
             job = build_job(
                 ctx,
                 "acceptance",
                 deadline_s=ctx.budget.share(pack.spec.budget.acceptance_s),
                 checks_dir=str(pack.path("checks")),
+                options=options,
             )
         except SubmissionConfigError as exc:
-            return self._cannot_start(evidence, str(exc))
+            return self._cannot_start(evidence, str(exc), pack.spec.kind)
         results = run_in_harness(ctx, job, evidence)
         if results is None:
             return evidence
-        return self._evidence(evidence, results)
+        return self._evidence(evidence, results, pack.spec.kind)
 
-    def _cannot_start(self, evidence: Evidence, reason: str) -> Evidence:
-        evidence.metrics.update({"service.started": False, "acceptance.passed": 0})
+    def _cannot_start(self, evidence: Evidence, reason: str, kind: str) -> Evidence:
+        started = "job.ran" if kind == "job" else "service.started"
+        evidence.metrics.update({started: False, "acceptance.passed": 0})
         evidence.findings.append(
-            Finding("acceptance.no_service", Severity.CRITICAL, reason, probe=self.name)
+            Finding(f"acceptance.no_{kind}", Severity.CRITICAL, reason, probe=self.name)
         )
         return evidence
 
-    def _evidence(self, evidence: Evidence, results: dict[str, Any]) -> Evidence:
-        service = results.get("service", {})
+    def _evidence(self, evidence: Evidence, results: dict[str, Any], kind: str) -> Evidence:
         checks = [c for c in results.get("checks", []) if isinstance(c, dict)]
         evidence.metrics.update(rule_metrics(checks))
-        evidence.metrics.update(service_metrics(results))
-        if not service.get("started"):
-            message = f"The service did not start: {service.get('error', 'unknown reason')}"
-            evidence.findings.append(
-                Finding("acceptance.no_service", Severity.CRITICAL, message, probe=self.name)
-            )
+        if kind == "job":
+            evidence.metrics.update(job_metrics(results))
+        else:
+            evidence.metrics.update(service_metrics(results))
+            service = results.get("service", {})
+            if not service.get("started"):
+                message = f"The service did not start: {service.get('error', 'unknown reason')}"
+                evidence.findings.append(
+                    Finding("acceptance.no_service", Severity.CRITICAL, message, probe=self.name)
+                )
         evidence.findings += [self._finding(c) for c in checks if not c.get("passed")]
         return evidence
 

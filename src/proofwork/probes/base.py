@@ -74,6 +74,23 @@ class Probe(Protocol):
         ...
 
 
+KIND_NAMES = {"service": "an HTTP service", "job": "a batch job"}
+
+
+def not_applicable(probe: Probe, ctx: ProbeContext) -> str | None:
+    """Why a probe has nothing to measure for this challenge's kind, or None when it does.
+
+    A probe that measures only some kinds of submission says which in a `kinds` attribute
+    (("service",) for the load generator); without one it measures every kind.
+    """
+    kinds: tuple[str, ...] | None = getattr(probe, "kinds", None)
+    kind = getattr(getattr(ctx.challenge, "spec", None), "kind", None)
+    if kinds is None or kind is None or kind in kinds:
+        return None
+    measures = " or ".join(KIND_NAMES.get(k, k) for k in kinds)
+    return f"does not apply: it measures {measures}, and this challenge is {KIND_NAMES[kind]}"
+
+
 ENTRY_POINT_GROUP = "proofwork.probes"
 
 ProbeFactory = Callable[[], Probe]

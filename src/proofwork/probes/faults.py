@@ -39,6 +39,7 @@ class HarnessedFaultProbe:
 
     name = ""
     stage = 40
+    kinds = ("service",)  # a batch job has its own measures of this
     default_budget_s = 60.0
 
     def applies(self, ctx: ProbeContext) -> bool:

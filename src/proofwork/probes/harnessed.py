@@ -24,26 +24,39 @@ SUBMISSION_CONFIG = "proofwork.toml"
 HARNESS_SLACK_S = 30.0  # start-up, shutdown grace and results beyond the checks themselves
 
 
+# Where a submission names its command, by kind of pack: (table, key, an example).
+COMMANDS = {
+    "service": ("service", "start", "python -m uvicorn app.main:app --port $PORT"),
+    "job": ("job", "run", "python -m ledger --input $INPUT_DIR --output $OUTPUT_DIR --date $DATE"),
+}
+
+
 class SubmissionConfigError(Exception):
-    """The submission does not say how to start its service."""
+    """The submission does not say how to start its service (or run its job)."""
 
 
-def start_command(workspace: Path) -> str:
-    """`[service] start` from the submission's proofwork.toml (read without following links)."""
+def start_command(workspace: Path, kind: str = "service") -> str:
+    """`[service] start` (or, for a job, `[job] run`) from the submission's proofwork.toml,
+    read without following links."""
+    table, key, example = COMMANDS[kind]
+    what = "start the service" if kind == "service" else "run the job"
     raw = read_capped(workspace / SUBMISSION_CONFIG, 64 * 1024)
     if raw is None:
         raise SubmissionConfigError(
-            f"{SUBMISSION_CONFIG} is missing (or not a plain file): it must say how to start "
-            'the service, e.g. [service] start = "python -m uvicorn app.main:app --port $PORT"'
+            f"{SUBMISSION_CONFIG} is missing (or not a plain file): it must say how to {what}, "
+            f'e.g. [{table}] {key} = "{example}"'
         )
     try:
         data = tomllib.loads(raw.decode("utf-8", errors="replace"))
     except tomllib.TOMLDecodeError as exc:
         raise SubmissionConfigError(f"{SUBMISSION_CONFIG} is not valid TOML: {exc}") from exc
-    start = data.get("service", {}).get("start") if isinstance(data.get("service"), dict) else None
-    if not isinstance(start, str) or not start.strip():
-        raise SubmissionConfigError(f"{SUBMISSION_CONFIG} has no [service] start command")
-    return start
+    section = data.get(table)
+    command = section.get(key) if isinstance(section, dict) else None
+    if not isinstance(command, str) or not command.strip():
+        raise SubmissionConfigError(
+            f'{SUBMISSION_CONFIG} has no [{table}] {key} command: add e.g. {key} = "{example}"'
+        )
+    return command
 
 
 def cpu_split() -> dict[str, str]:
@@ -65,12 +78,16 @@ def build_job(
 ) -> Job:
     """The job for one harness run against the submission's service, written to outdir."""
     pack: Pack = ctx.challenge
-    start = start_command(ctx.workspace)
+    start = start_command(ctx.workspace, pack.spec.kind)
     data = ctx.outdir / "data"
     data.mkdir(exist_ok=True)
     spec = pack.spec.service
     sandbox = ctx.sandbox
     cpus = cpu_split()
+    limits = ctx.limits(deadline_s, cpuset=cpus.get("service"))
+    if pack.spec.kind == "job":  # each run of a job, not the whole harness job
+        memory = pack.spec.job.memory_mib * MiB
+        limits = ctx.limits(pack.spec.job.run_timeout_s, cpuset=limits.cpuset, memory_bytes=memory)
     mounts = [(str(m.source), m.target, m.writable) for m in ctx.environment.mounts]
     job = Job(
         kind=kind,
@@ -88,11 +105,12 @@ def build_job(
         ),
         env=ctx.environment.env,
         mounts=[*mounts, (str(data), DATA, True)],
-        limits=asdict(ctx.limits(deadline_s, cpuset=cpus.get("service"))),
+        limits=asdict(limits),
         checks_dir=checks_dir,
         deadline_s=deadline_s,
         cpus=cpus,
         options=options or {},
+        target=pack.spec.kind,
     )
     job.write(ctx.outdir / f"{kind}-job.json")
     return job
@@ -144,4 +162,21 @@ def service_metrics(results: dict[str, Any]) -> dict[str, MetricValue]:
     cpus = results.get("cpus") or {}
     metrics["service.cpus"] = str(cpus.get("service", "shared"))
     metrics["harness.cpus"] = str(cpus.get("harness", "shared"))
+    return metrics
+
+
+def job_metrics(results: dict[str, Any]) -> dict[str, MetricValue]:
+    """How a batch job behaved as a process over the harness's runs, and its logs."""
+    job, logs = results.get("job", {}), results.get("logs", {})
+    metrics: dict[str, MetricValue] = {
+        "job.ran": bool(job.get("ran")),
+        "job.runs": int(job.get("runs", 0)),
+        "job.stopped_by_limits": ",".join(job.get("stopped", [])) or "none",
+        "job.longest_run_s": float(job.get("longest_run_s", 0.0)),
+        "job.longest_run_log_lines": int(job.get("longest_run_log_lines", 0)),
+    }
+    # The log measures are the same for a job as for a service (request ids aside).
+    for key in ("log_lines", "structured_logs_percent"):
+        if f"service.{key}" in logs:
+            metrics[f"job.{key}"] = logs[f"service.{key}"]
     return metrics

@@ -123,6 +123,7 @@ def operations_table(fuzz: dict[str, Any]) -> str:
 class InputProbe:
     name = "input"
     stage = 40
+    kinds = ("service",)  # a batch job has its own measures of this
 
     def applies(self, ctx: ProbeContext) -> bool:
         """Only when grading against a challenge pack (it has the contract)."""

@@ -95,6 +95,7 @@ def chart_data(results: dict[str, Any], summary: dict[str, Any], capacity: Capac
 class LoadProbe:
     name = "load"
     stage = 40
+    kinds = ("service",)  # a batch job is measured by `scale` instead
 
     def applies(self, ctx: ProbeContext) -> bool:
         """Only when grading against a challenge pack (it has the traffic mix and a reference)."""
