@@ -22,11 +22,11 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# Each pack's checks are a package named `checks`: mypy sees one pack's at a time.
+# Every pack has a `checks` package and a `selfcheck` module: mypy sees one pack's at a time.
 types: setup
 	$(BIN)/mypy
-	for checks in src/proofwork/challenges/packs/*/checks; do \
-		MYPYPATH=src $(BIN)/mypy $$checks/*.py || exit 1; done
+	for pack in src/proofwork/challenges/packs/*/; do \
+		MYPYPATH=src $(BIN)/mypy $$pack/checks/*.py $$pack/selfcheck.py || exit 1; done
 
 unit: setup
 	$(BIN)/pytest

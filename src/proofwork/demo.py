@@ -66,6 +66,16 @@ SAMPLES = {
         ("challenges", "packs", "orders-api", "reference"),
         challenge="orders-api",
     ),
+    "sales-ledger-starter": Sample(
+        "the sales-ledger batch job as a candidate receives it (worked on last month's files)",
+        ("challenges", "packs", "sales-ledger", "starter"),
+        challenge="sales-ledger",
+    ),
+    "sales-ledger-reference": Sample(
+        "the sales-ledger batch job taken to production quality",
+        ("challenges", "packs", "sales-ledger", "reference"),
+        challenge="sales-ledger",
+    ),
 }
 # What a local run of a sample's tests leaves behind; never part of a graded copy.
 LEFTOVERS = (

@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 
 from proofwork.challenges.pack import Pack
+from proofwork.harness.checks import load_helpers
 
-KIT_FILES = ("brief.md", "openapi.yaml")
+KIT_FILES = ("brief.md", "openapi.yaml")  # those the pack has (a job has no contract)
+SAMPLE = "sample"  # a job pack's public sample, made by its checks' `_data.sample(seed)`
 SELF_CHECK = "selfcheck.py"  # optional in a pack; stdlib-only, runs in the candidate's repo
 # A fixed identity and date: the same pack version always gives the same starter commit.
 GIT_ENV = {
@@ -33,17 +35,29 @@ def build_kit(pack: Pack, out: Path) -> list[Path]:
     if out.exists() and any(out.iterdir()):
         raise KitError(f"{out} is not empty: choose a new folder for the kit")
     out.mkdir(parents=True, exist_ok=True)
-    written = [_copy(pack.path(name), out / name) for name in KIT_FILES]
+    shipped = [name for name in KIT_FILES if pack.path(name).is_file()]
+    written = [_copy(pack.path(name), out / name) for name in shipped]
     starter = out / "starter"
     shutil.copytree(pack.path("starter"), starter, ignore=IGNORED)
-    for name in (*KIT_FILES, SELF_CHECK):
+    for name in (*shipped, SELF_CHECK):
         if pack.path(name).is_file():
             shutil.copy2(pack.path(name), starter / name)
+    if pack.spec.kind == "job":
+        _write_sample(pack, starter / SAMPLE)
     _initial_commit(starter, f"{pack.spec.title} ({pack.id} {pack.spec.version}): starter")
     written.append(starter)
     (out / "README.md").write_text(_readme(pack))
     written.append(out / "README.md")
     return written
+
+
+def _write_sample(pack: Pack, folder: Path) -> None:
+    # The generator is trusted pack code; only what it makes from the public seed ships.
+    data = load_helpers(pack.path("checks"), "_data")
+    files: dict[str, bytes] = data.sample(pack.spec.job.public_seed)
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(body)
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -66,15 +80,27 @@ def _initial_commit(repo: Path, message: str) -> None:
 
 def _readme(pack: Pack) -> str:
     hours = pack.spec.time_box_minutes / 60
-    self_check = (
-        "3. Check your work as often as you like: `python selfcheck.py` (in `starter/`) starts\n"
-        "   your service the way the grader does and runs a few public checks and your tests.\n"
-        if pack.path(SELF_CHECK).is_file()
-        else ""
+    text = README_SERVICE if pack.spec.kind == "service" else README_JOB
+    self_check = SELF_CHECK_SERVICE if pack.spec.kind == "service" else SELF_CHECK_JOB
+    return text.format(
+        title=pack.spec.title,
+        hours=f"{hours:g}",
+        self_check=self_check if pack.path(SELF_CHECK).is_file() else "",
     )
-    return f"""# {pack.spec.title}
 
-Time box: about {hours:g} hours.
+
+SELF_CHECK_SERVICE = """\
+3. Check your work as often as you like: `python selfcheck.py` (in `starter/`) starts
+   your service the way the grader does and runs a few public checks and your tests.
+"""
+SELF_CHECK_JOB = """\
+3. Check your work as often as you like: `python selfcheck.py` (in `starter/`) runs your
+   job the way the grader does on the public sample in `starter/sample/input/`, compares
+   its outputs with `starter/sample/expected/`, and runs your tests.
+"""
+README_SERVICE = """# {title}
+
+Time box: about {hours} hours.
 
 1. Read `brief.md`: it is what the business needs, and the rules your service must follow.
    `openapi.yaml` is the contract clients are built against.
@@ -84,4 +110,16 @@ Time box: about {hours:g} hours.
 When you are done, send the `starter/` folder (or `git bundle create work.bundle --all`).
 We grade it by running it: hidden acceptance checks, your own tests, behaviour under load and
 when the payment provider misbehaves, and a review of `DECISIONS.md`.
+"""
+README_JOB = """# {title}
+
+Time box: about {hours} hours.
+
+1. Read `brief.md`: it is what the business needs, and the rules your job must follow.
+2. Work in `starter/`: it is a git repository with one initial commit. Commit as you go; the
+   history is part of what we read.
+{self_check}
+When you are done, send the `starter/` folder (or `git bundle create work.bundle --all`).
+We grade it by running it: hidden checks on other datasets, your own tests, a day larger than
+the job's memory, and a review of `DECISIONS.md`.
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -368,3 +369,25 @@ def _large_rows(gen: Generator, day: date, rows: int) -> Iterator[Row]:
 def csv_rows(data: Iterable[dict[str, str]]) -> list[dict[str, str]]:
     """Rows as plain dicts (for comparing with what a job wrote)."""
     return [dict(r) for r in data]
+
+
+def sample(seed: int) -> dict[str, bytes]:
+    """The public sample a candidate's kit carries: `input/` (a few messy days) and
+    `expected/` (what a correct job writes for them, and the counts per file)."""
+    data = generate(seed, days=3, per_day=40)
+    found = {f"input/{name}": body for name, body in data.files.items()}
+    found["expected/revenue.csv"] = _csv(data.ledger.revenue_rows())
+    found["expected/payouts.csv"] = _csv(data.ledger.payout_rows())
+    counts = {
+        name: {k: c.get(k, 0) for k in ("read", "accepted", "quarantined", "duplicates")}
+        for name, c in sorted(data.ledger.counts.items())
+    }
+    summary = {"date": data.last_day.isoformat(), "files": counts}
+    found["expected/summary.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
+    return found
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    lines = [",".join(rows[0])] if rows else []
+    lines += [",".join(r.values()) for r in rows]
+    return ("\n".join(lines) + "\n").encode()

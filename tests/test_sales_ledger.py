@@ -1,0 +1,135 @@
+"""The bundled `sales-ledger` pack (a batch job): it loads, its generator is deterministic and
+messy, verify tells its reference from its starter, and a candidate's kit works."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from proofwork import runtime
+from proofwork.challenges import Pack, discover
+from proofwork.challenges.kit import build_kit
+from proofwork.cli import app
+from proofwork.config import Settings
+from proofwork.harness.checks import load_checks, load_helpers
+from proofwork.probes.base import not_applicable
+from proofwork.probes.harnessed import SubmissionConfigError, start_command
+
+
+@pytest.fixture(scope="module")
+def pack(settings: Settings) -> Pack:
+    return discover(settings.challenges_path).get("sales-ledger")
+
+
+@pytest.fixture(scope="module")
+def data(pack: Pack) -> ModuleType:
+    return load_helpers(pack.path("checks"), "_data")
+
+
+def test_the_pack_is_a_job_with_a_check_for_every_rule(pack: Pack) -> None:
+    assert pack.spec.kind == "job"
+    assert not pack.path("openapi.yaml").exists()
+    checks = load_checks(pack.path("checks"))
+    rules = set(re.findall(r"\*\*(R\d+) ", pack.brief))
+    assert rules == {c.rule for c in checks} == {f"R{n}" for n in range(1, 13)}
+    known = {c.id for c in checks}
+    assert set(pack.spec.verify.starter_must_fail) <= known
+    aimed = {c.rule for c in checks if c.id in pack.spec.verify.starter_must_fail}
+    assert aimed == rules, "every rule has a check aimed at the starter's planted failure"
+
+
+def test_the_generator_gives_the_same_bytes_for_a_seed(data: Any) -> None:
+    assert data.generate(5).files == data.generate(5).files
+    assert data.generate(5).files != data.generate(6).files
+
+
+def test_generated_exports_are_messy_in_every_way_the_brief_names(data: Any) -> None:
+    dataset = data.generate(11, days=3, per_day=60)
+    files = dataset.files
+    everything = b"".join(files.values())
+    market = b"".join(v for k, v in files.items() if k.startswith("market-"))
+    popup = b"".join(v for k, v in files.items() if k.startswith("popup-"))
+    assert all(v.startswith(b"\xef\xbb\xbf") for k, v in files.items() if k.startswith("market-"))
+    assert "Café".encode("cp1252") in popup  # cp1252, not UTF-8
+    assert re.search(rb";\d+,\d\d;", market)  # decimal commas
+    assert b"5pm,\nback door" in everything  # an embedded newline in a quoted field
+    assert b" EUR " in everything  # stray whitespace
+    assert b"refund" in everything and b"correction" in everything  # late changes
+    headers = {v.lstrip(b"\xef\xbb\xbf").split(b"\r\n", 1)[0] for v in files.values()}
+    assert any(b"note" in h for h in headers)  # schema drift: an added column
+    counts = dataset.ledger.counts
+    assert sum(c["duplicates"] for c in counts.values()) > 0
+    assert sum(c["quarantined"] for c in counts.values()) > 0
+    for c in counts.values():
+        assert c["read"] == c["accepted"] + c["quarantined"] + c["duplicates"]
+
+
+def test_a_large_day_is_streamed_to_disk(data: Any, tmp_path: Path) -> None:
+    totals = data.write_large(tmp_path, 3, 2_000)
+    lines = (tmp_path / "web-2026-06-01.csv").read_text().splitlines()
+    assert len(lines) == 2_001
+    assert sum(totals.values()) > 0
+
+
+def test_service_probes_say_they_do_not_apply_to_a_job(pack: Pack) -> None:
+    class ServiceOnly:
+        kinds = ("service",)
+
+    class Context:
+        challenge = pack
+
+    reason = not_applicable(ServiceOnly(), Context())  # type: ignore[arg-type]
+    assert reason == (
+        "does not apply: it measures an HTTP service, and this challenge is a batch job"
+    )
+
+
+@pytest.mark.slow
+def test_verify_tells_the_reference_from_the_starter() -> None:
+    result = CliRunner().invoke(app, ["challenge", "verify", "sales-ledger"])
+    assert result.exit_code == 0, result.output
+    assert "verify passed" in result.output
+
+
+@pytest.mark.slow
+def test_the_kits_self_check_fails_the_starter_and_passes_the_reference(
+    pack: Pack, settings: Settings, workdir: Path
+) -> None:
+    build_kit(pack, workdir / "kit")
+    starter = workdir / "kit" / "starter"
+    python = str(runtime.ensure_runtime(settings, "base", ()) / "bin" / "python")
+
+    def self_check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python, "selfcheck.py"], cwd=starter, capture_output=True, text=True, timeout=120
+        )
+
+    assert self_check().returncode == 1
+    (starter / "ledger.py").unlink()
+    shutil.rmtree(starter / "tests")
+    for name in ("ledger", "tests", "proofwork.toml"):
+        source = pack.path("reference") / name
+        if source.is_dir():
+            shutil.copytree(source, starter / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, starter / name)
+    done = self_check()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS the sample's outputs are as expected" in done.stdout
+
+
+def test_a_job_submission_names_its_command_under_job_run(tmp_path: Path) -> None:
+    with pytest.raises(SubmissionConfigError, match=r"\[job\] run"):
+        start_command(tmp_path, "job")
+    (tmp_path / "proofwork.toml").write_text('[service]\nstart = "python -m app"\n')
+    with pytest.raises(SubmissionConfigError, match=r"no \[job\] run command"):
+        start_command(tmp_path, "job")
+    (tmp_path / "proofwork.toml").write_text('[job]\nrun = "python -m ledger"\n')
+    assert start_command(tmp_path, "job") == "python -m ledger"
