@@ -44,6 +44,8 @@ class GradeRequest:
     budget_s: float | None = None
     keep_workspace: bool = False
     listener: Listener = field(default=lambda event: None)
+    # Ready-made probes (an audit aims mutation at its hotspots); else `probes` by name.
+    instances: list[Probe] | None = None
 
 
 class GradeError(Exception):
@@ -57,7 +59,7 @@ def grade(request: GradeRequest) -> Report:
     pack = _pack(request)
     default_budget = pack.spec.budget.total_s if pack else settings.budget_s
     budget = Budget(request.budget_s or default_budget)
-    probes = default_registry().create(request.probes)
+    probes = request.instances or default_registry().create(request.probes)
     run_dir = _new_run_dir(settings)
     try:
         notify(Event("phase", "intake"))

@@ -1,0 +1,5 @@
+"""Auditing a team's repository: history, hotspots, knowledge, tests, monitoring, traffic."""
+
+from proofwork.audit.run import SCHEMA, AuditError, AuditReport, AuditRequest, audit
+
+__all__ = ["SCHEMA", "AuditError", "AuditReport", "AuditRequest", "audit"]

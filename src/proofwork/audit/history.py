@@ -1,0 +1,336 @@
+"""The history pass: one streaming read of `git log`, folded into per-file histories.
+
+`git log --no-merges -z --name-status` is read newest first, in chunks, and parsed positionally
+(a status token, then one path or two for a rename), so no author or path byte can be mistaken
+for structure. Authors come through `.mailmap` (`%aN`/`%aE`); commits by bots are left out.
+Renames are followed by walking back from HEAD: once a commit renames `old` to `new`, older
+changes to `old` belong to the file HEAD calls by `new`'s name; an add or a delete ends a path's
+lineage, so a file deleted and later re-created at the same path does not inherit the dead one.
+
+What was read is cached under the HEAD it was read at; a later audit of the same repository
+reads only the commits added since (when the cached HEAD is an ancestor of the new one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proofwork.audit.git import Git, GitError
+
+CACHE_FORMAT = 1
+HEADER = b"\x1e"
+FIELD = "\x1f"
+# Committer time: it follows the order git log walks in, where a rebased author date does not.
+LOG_FORMAT = "--format=%x1e%H%x1f%ct%x1f%aN%x1f%aE"
+# Whole names or emails of automated committers (dependabot[bot], renovate-bot, github-actions).
+BOT = re.compile(
+    r"\[bot\]|(^|[-_.\s])bot($|[-_.\s@])|^(dependabot|renovate|github-actions|pre-commit-ci|"
+    r"greenkeeper|snyk-bot|codecov)\b",
+    re.IGNORECASE,
+)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file touched by one commit: status letter, path, and the old path of a rename."""
+
+    status: str  # A M D R T (copies are not detected)
+    path: str
+    old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    time: int  # committer time, Unix seconds
+    author: str  # display name after .mailmap
+    email: str
+    changes: tuple[Change, ...]
+
+    @property
+    def author_key(self) -> str:
+        """Who made it: the mailmapped name, case-folded (an empty name falls back to email)."""
+        return self.author.casefold().strip() or self.email.casefold()
+
+
+def is_bot(name: str, email: str) -> bool:
+    """Whether an author is an automated committer."""
+    return bool(BOT.search(name) or BOT.search(email.split("@", 1)[0]))
+
+
+@dataclass
+class RawHistory:
+    """Every non-merge commit reachable from HEAD, newest first, and what could not be read."""
+
+    head: str | None
+    commits: list[Commit] = field(default_factory=list)
+    shallow: bool = False
+    problems: list[str] = field(default_factory=list)
+    bots_skipped: int = 0
+    undecodable: int = 0  # commits with author names or paths that were not UTF-8
+    read_commits: int = 0  # how many commits this audit read from git (not from the cache)
+
+
+def decode(raw: bytes) -> tuple[str, bool]:
+    """Text of a git-emitted name and whether it was valid UTF-8 (bytes kept as escapes)."""
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="surrogateescape"), False
+
+
+def display(text: str) -> str:
+    """A name or path fit for a report: undecodable bytes shown as \\xNN."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", errors="backslashreplace")
+
+
+class _Parser:
+    """Turns git's -z output, chunk by chunk, into Commit values."""
+
+    def __init__(self) -> None:
+        self.rest = b""
+        self.header: tuple[str, int, str, str] | None = None
+        self.changes: list[Change] = []
+        self.pending: list[str] = []  # a status token and the paths read so far
+        self.undecodable = 0
+        self.clean = True
+
+    def feed(self, chunk: bytes) -> Iterator[Commit]:
+        tokens = (self.rest + chunk).split(b"\0")
+        self.rest = tokens.pop()
+        for token in tokens:
+            yield from self.token(token)
+
+    def finish(self) -> Iterator[Commit]:
+        if self.rest:
+            yield from self.token(self.rest)
+        if self.header is not None:
+            yield self.commit()
+
+    def token(self, token: bytes) -> Iterator[Commit]:
+        if self.pending:
+            path, ok = decode(token)
+            self.clean &= ok
+            self.pending.append(path)
+            if len(self.pending) == (3 if self.pending[0][0] in "RC" else 2):
+                status, *paths = self.pending
+                old = paths[0] if len(paths) == 2 else None
+                self.changes.append(Change(status[0], paths[-1], old))
+                self.pending = []
+            return
+        token = token.lstrip(b"\n")
+        if token.startswith(HEADER):
+            if self.header is not None:
+                yield self.commit()
+            self.start(token[1:])
+        elif token and self.header is not None:
+            self.pending = [token.decode("ascii", errors="replace")]
+
+    def start(self, raw: bytes) -> None:
+        text, self.clean = decode(raw)
+        fields = text.split(FIELD)
+        name = FIELD.join(fields[2:-1])
+        self.header = (fields[0], int(fields[1]) if fields[1].isdigit() else 0, name, fields[-1])
+        self.changes = []
+
+    def commit(self) -> Commit:
+        sha, time, name, email = self.header or ("", 0, "", "")
+        if not self.clean:
+            self.undecodable += 1
+        self.header = None
+        return Commit(sha, time, name, email, tuple(self.changes))
+
+
+def log_args(revisions: str) -> list[str]:
+    """The one `git log` the history pass runs."""
+    return [
+        "log",
+        "-z",
+        "--no-merges",
+        "--name-status",
+        "-M",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+        LOG_FORMAT,
+        revisions,
+        "--",
+    ]
+
+
+def read_commits(
+    git: Git, revisions: str, progress: Progress | None = None
+) -> tuple[list[Commit], int, int]:
+    """Non-merge, non-bot commits of `revisions`, newest first; bots skipped; undecodable."""
+    parser = _Parser()
+    commits: list[Commit] = []
+    bots = 0
+
+    def keep(found: Iterable[Commit]) -> None:
+        nonlocal bots
+        for commit in found:
+            if is_bot(commit.author, commit.email):
+                bots += 1
+            else:
+                commits.append(commit)
+        if progress is not None:
+            progress(len(commits) + bots)
+
+    for chunk in git.stream(log_args(revisions)):
+        keep(parser.feed(chunk))
+    keep(parser.finish())
+    return commits, bots, parser.undecodable
+
+
+def head_of(git: Git) -> str | None:
+    """The commit HEAD names, or None for a repository without commits."""
+    out = git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False).strip()
+    return out.decode("ascii", errors="replace") or None
+
+
+def is_repository(git: Git) -> bool:
+    """Whether the folder is (inside) a git work tree or a git directory."""
+    out = git.run(["rev-parse", "--git-dir"], check=False)
+    return bool(out.strip())
+
+
+def read_history(
+    git: Git, cache_dir: Path | None = None, progress: Progress | None = None
+) -> RawHistory:
+    """The repository's history from HEAD, from the cache where possible; never raises GitError."""
+    try:
+        if not is_repository(git):
+            return RawHistory(None, problems=["not a git repository: no history to read"])
+        head = head_of(git)
+        if head is None:
+            return RawHistory(None, problems=["the repository has no commits yet"])
+        history = _read(git, head, cache_dir, progress)
+        if git.run(["rev-parse", "--is-shallow-repository"]).strip() == b"true":
+            history.shallow = True
+            history.problems.append(
+                "shallow clone: commits before the graft are missing, so first authorship, "
+                "change counts and the truck factor only cover the commits present; "
+                "audit a full clone (`git fetch --unshallow`)"
+            )
+    except GitError as exc:
+        return RawHistory(None, problems=[f"history unreadable: {exc}"])
+    if history.undecodable:
+        history.problems.append(
+            f"{history.undecodable} commit(s) carry author names or file names that are not "
+            "UTF-8; they are kept, with the odd bytes shown as \\xNN"
+        )
+    return history
+
+
+def _read(git: Git, head: str, cache_dir: Path | None, progress: Progress | None) -> RawHistory:
+    cached = _cached(git, head, cache_dir) if cache_dir else None
+    if cached is not None and cached.head == head:
+        return cached
+    revisions = f"{cached.head}..{head}" if cached else head
+    commits, bots, undecodable = read_commits(git, revisions, progress)
+    history = RawHistory(head, commits, bots_skipped=bots, undecodable=undecodable)
+    history.read_commits = len(commits) + bots
+    if cached is not None:
+        history.commits.extend(cached.commits)
+        history.bots_skipped += cached.bots_skipped
+        history.undecodable += cached.undecodable
+    if cache_dir is not None:
+        _store(git, history, cache_dir)
+    return history
+
+
+def _cache_folder(git: Git, cache_dir: Path) -> Path | None:
+    """The cache folder of this repository: named after its root commit(s)."""
+    roots = git.run(["rev-list", "--max-parents=0", "HEAD"], check=False).split()
+    if not roots:
+        return None
+    return cache_dir / min(roots).decode("ascii", errors="replace")
+
+
+def _cached(git: Git, head: str, cache_dir: Path) -> RawHistory | None:
+    """The cached read of HEAD, else of the newest cached ancestor of HEAD, else None."""
+    folder = _cache_folder(git, cache_dir)
+    if folder is None or not folder.is_dir():
+        return None
+    exact = folder / f"{head}.json"
+    if exact.is_file():
+        return _load(exact)
+    best: RawHistory | None = None
+    for entry in folder.glob("*.json"):
+        ancestor = entry.stem
+        merge_base = ["merge-base", "--is-ancestor", ancestor, head]
+        if _succeeds(git, ["cat-file", "-e", f"{ancestor}^{{commit}}"]) and _succeeds(
+            git, merge_base
+        ):
+            loaded = _load(entry)
+            if loaded is not None and (best is None or len(loaded.commits) > len(best.commits)):
+                best = loaded
+    return best
+
+
+def _succeeds(git: Git, args: list[str]) -> bool:
+    try:
+        git.run(args)
+    except GitError:
+        return False
+    return True
+
+
+def _load(path: Path) -> RawHistory | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="surrogateescape"))
+        if data.get("format") != CACHE_FORMAT:
+            return None
+        commits = [
+            Commit(c[0], c[1], c[2], c[3], tuple(Change(*ch) for ch in c[4]))
+            for c in data["commits"]
+        ]
+        history = RawHistory(data["head"], commits)
+        history.bots_skipped = data["bots_skipped"]
+        history.undecodable = data["undecodable"]
+        return history
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None  # a damaged cache is read again from git
+
+
+def _store(git: Git, history: RawHistory, cache_dir: Path) -> None:
+    folder = _cache_folder(git, cache_dir)
+    if folder is None or history.head is None:
+        return
+    data = {
+        "format": CACHE_FORMAT,
+        "head": history.head,
+        "bots_skipped": history.bots_skipped,
+        "undecodable": history.undecodable,
+        "commits": [
+            [
+                c.sha,
+                c.time,
+                c.author,
+                c.email,
+                [[ch.status, ch.path, ch.old_path] for ch in c.changes],
+            ]
+            for c in history.commits
+        ],
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.json"):
+            stale.unlink(missing_ok=True)
+        temporary = folder / f".{history.head}.tmp"
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        temporary.write_text(text, encoding="utf-8", errors="surrogateescape")
+        temporary.rename(folder / f"{history.head}.json")
+    except OSError:
+        pass  # a cache that cannot be written only costs the next audit a full read
