@@ -192,3 +192,16 @@ def test_renames_chain_back_and_a_recreated_path_starts_afresh(
 )
 def test_bots_are_told_from_people(name: str, email: str, bot: bool) -> None:
     assert is_bot(name, email) is bot
+
+
+def test_names_that_share_an_email_are_one_person(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo("aliases")
+    repo.commit("Mitch.Garnaat <mitch@example.com>", 0, {"a.py": "x = 1\n"})
+    repo.commit("mitch garnaat <mg@example.com>", 1, {"a.py": "x = 2\n"})
+    repo.commit("Garnaat <mg@example.com>", 2, {"a.py": "x = 3\n"})
+    repo.commit("Root <root@localhost>", 3, {"b.py": "y = 1\n"})
+    repo.commit("Other <root@localhost>", 4, {"b.py": "y = 2\n"})
+    history = read_history(Git(repo.root, tmp_path))
+    lineages = fold(history.commits, {"a.py", "b.py"})
+    assert {t.author for t in lineages.files["a.py"].touches} == {"mitchgarnaat"}
+    assert {t.author for t in lineages.files["b.py"].touches} == {"root", "other"}

@@ -1,24 +1,25 @@
 """A small history whose hotspots, coupling and truck factor were worked out by hand.
 
-Carol creates billing/ on day 0 and leaves after day 8; Alice creates app/ and the root files on
-day 1 and changes app/core.py with app/util.py five more times (twice as "Alice Old", whom
-.mailmap maps to her); dependabot bumps requirements.txt three times; Bob renames
-billing/old.py to billing/invoice.py, changes app/util.py on a branch that Alice merges, and
-changes app/core.py on day 390; Alice's last commit is day 400 (HEAD).
+Carol creates billing/ on day 0 and leaves after day 8; Alice creates app/ (core.py, util.py,
+models.py) and the root files on day 1, then changes app/core.py with app/util.py five more
+times (twice as "Alice Old", whom .mailmap maps to her); dependabot bumps requirements.txt
+three times; Bob renames billing/old.py to billing/invoice.py, changes app/util.py on a branch
+that Alice merges, and changes app/core.py on day 390; Alice's last commit is day 400 (HEAD).
 
+Knowledge counts code files only (README.md, requirements.txt and .mailmap are not code).
 By hand (DOA = 3.293 + 1.098·FA + 0.164·DL - 0.321·ln(1+AC)):
 - app/core.py: Alice 3.293+1.098+0.82-0.321·ln 2 = 4.99; Bob 3.293+0.164-0.321·ln 6 = 2.88 < 3.293
-  → Alice only. app/util.py the same. README.md, requirements.txt (bots left out), .mailmap: Alice.
+  → Alice only. app/util.py the same; app/models.py: Alice.
 - billing/pay.py: Carol. billing/invoice.py: Carol 4.39-0.321·ln 2 = 4.17, Bob 3.457 (0.83 of
   the best) → Carol and Bob.
-- Truck factor: Alice authors 5 of 7 files; without her 2/7 < 1/2 keep an author → 1.
-  app/: 1; billing/: Carol then Bob → 2; root files: 1.
-- Active in the last 6 months: Alice, Bob. Islands: every file but billing/pay.py, whose only
-  author (Carol) is gone: that is the knowledge loss.
+- Truck factor: Alice authors 3 of 5 files; without her 2/5 < 1/2 keep an author → 1.
+  app/: 1; billing/: Carol then Bob → 2.
+- Active in the last 6 months: Alice, Bob. Islands: every code file but billing/pay.py, whose
+  only author (Carol) is gone: that is the knowledge loss.
 - Changes in the 2-year window: app/core.py 7 (2 authors), app/util.py 7, billing/pay.py 3,
   billing/invoice.py 2 (rename followed), README.md 2, requirements.txt 1 (bots left out).
-- Complexity at HEAD: core.py 3, util.py 1, pay.py 2, invoice.py 1 → hotspots core (21),
-  util (7), pay (6), invoice (2).
+- Complexity at HEAD: core.py 3, util.py 1, pay.py 2, invoice.py 1, models.py 1 → hotspots
+  core (21), util (7), pay (6), invoice (2), models (1).
 - Coupling (code-maat defaults): app/core.py and app/util.py, 6 shared of 7 revisions each:
   degree 85, average revisions 7, support 6/13 commits, confidence 6/7 both ways. Nothing else
   reaches 5 shared revisions.
@@ -62,6 +63,7 @@ def build(repo: GitRepo) -> None:
         {
             "app/core.py": CORE.format(n=0),
             "app/util.py": UTIL.format(n=0),
+            "app/models.py": "def model():\n    return None\n",
             "README.md": "# shop\n",
             "requirements.txt": "requests==2.0\n",
             ".mailmap": f"{ALICE} {ALICE_OLD}\n",
@@ -115,6 +117,7 @@ def test_changes_follow_renames_and_skip_bots(known: dict[str, Any]) -> None:
         "README.md": 2,
         "requirements.txt": 1,
         ".mailmap": 1,
+        "app/models.py": 1,
     }
     assert files["app/core.py"]["authors"] == 2
     assert files["app/core.py"]["last_change"] == "2025-01-25"  # day 390
@@ -130,6 +133,7 @@ def test_hotspots_rank_changes_times_complexity(known: dict[str, Any]) -> None:
         ("app/util.py", 7, 1, 7),
         ("billing/pay.py", 3, 2, 6),
         ("billing/invoice.py", 2, 1, 2),
+        ("app/models.py", 1, 1, 1),
     ]
 
 
@@ -166,10 +170,9 @@ def test_truck_factor_by_degree_of_authorship(known: dict[str, Any]) -> None:
     knowledge = known["knowledge"]
     assert knowledge["truck_factor"]["value"] == 1
     assert knowledge["truck_factor"]["authors"] == ["Alice"]
-    assert knowledge["truck_factor"]["files"] == 7
+    assert knowledge["truck_factor"]["files"] == 5
     packages = {p["package"]: (p["value"], p["authors"]) for p in knowledge["packages"]}
     assert packages == {
-        ".": (1, ["Alice"]),
         "app": (1, ["Alice"]),
         "billing": (2, ["Carol", "Bob"]),
     }
@@ -179,12 +182,10 @@ def test_islands_and_loss_follow_who_is_still_active(known: dict[str, Any]) -> N
     knowledge = known["knowledge"]
     islands = {i["path"]: i["author"] for i in knowledge["islands"]}
     assert islands == {
-        ".mailmap": "Alice",
-        "README.md": "Alice",
         "app/core.py": "Alice",
+        "app/models.py": "Alice",
         "app/util.py": "Alice",
         "billing/invoice.py": "Bob",
-        "requirements.txt": "Alice",
     }
     assert knowledge["loss"] == [{"path": "billing/pay.py", "authors": ["Carol"]}]
     active = {a["name"]: a["active"] for a in knowledge["authors"]}

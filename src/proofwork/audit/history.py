@@ -56,8 +56,9 @@ class Commit:
 
     @property
     def author_key(self) -> str:
-        """Who made it: the mailmapped name, case-folded (an empty name falls back to email)."""
-        return self.author.casefold().strip() or self.email.casefold()
+        """Who made it: the mailmapped name, case-folded, letters and digits only ("Mitch.Garnaat"
+        is "Mitch Garnaat"); an empty name falls back to the email."""
+        return "".join(c for c in self.author.casefold() if c.isalnum()) or self.email.casefold()
 
 
 def is_bot(name: str, email: str) -> bool:

@@ -22,11 +22,79 @@ from proofwork.audit.lineage import FileLineage
 DOA_BASE = 3.293
 NORMALISED_AUTHOR = 0.75
 COVERAGE = 0.5
-# Files nobody on the team wrote (vendored code, lock files, minified bundles) are not knowledge.
+# Knowledge is counted over code, as Avelino et al. count it over the files GitHub's linguist
+# classifies as a programming or markup language: not documentation, examples, vendored or
+# generated files, lock files or data.
+CODE_SUFFIXES = frozenset(
+    [
+        "py",
+        "pyx",
+        "pxd",
+        "pyi",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "cxx",
+        "hpp",
+        "hh",
+        "m",
+        "mm",
+        "go",
+        "rs",
+        "java",
+        "kt",
+        "kts",
+        "scala",
+        "clj",
+        "groovy",
+        "rb",
+        "php",
+        "pl",
+        "pm",
+        "lua",
+        "js",
+        "jsx",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "vue",
+        "svelte",
+        "coffee",
+        "html",
+        "htm",
+        "css",
+        "scss",
+        "sass",
+        "less",
+        "sh",
+        "bash",
+        "zsh",
+        "ps1",
+        "sql",
+        "swift",
+        "cs",
+        "fs",
+        "vb",
+        "r",
+        "jl",
+        "ex",
+        "exs",
+        "erl",
+        "hrl",
+        "hs",
+        "ml",
+        "dart",
+        "elm",
+        "tf",
+        "proto",
+    ]
+)
 NOT_AUTHORED = re.compile(
     r"(^|/)(vendor|vendored|third_party|third-party|node_modules|site-packages)/|"
-    r"\.min\.(js|css)$|(^|/)(poetry|Pipfile|package-lock|yarn|uv|pdm|Cargo)\.lock$|"
-    r"(^|/)package-lock\.json$",
+    r"^(docs?|documentation|examples?|samples?)/|\.min\.(js|css)$|[-.]bundle\.js$",
+    re.IGNORECASE,
 )
 
 
@@ -36,8 +104,9 @@ def doa(*, first_author: bool, deliveries: int, acceptances: int) -> float:
 
 
 def is_authored(path: str) -> bool:
-    """Whether a file counts for knowledge (not vendored, generated or a lock file)."""
-    return NOT_AUTHORED.search(path) is None
+    """Whether a file counts for knowledge: code, not documentation, examples or vendored."""
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return suffix in CODE_SUFFIXES and NOT_AUTHORED.search(path) is None
 
 
 def authors_of(lineage: FileLineage) -> list[str]:

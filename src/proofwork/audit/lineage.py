@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from proofwork.audit.history import Commit
@@ -44,24 +45,53 @@ class Changeset:
 class Lineages:
     files: dict[str, FileLineage]
     changesets: list[Changeset]
-    names: dict[str, str]  # author key -> name as written most recently
+    names: dict[str, str]  # author key -> the name they wrote most often
     last_active: dict[str, int]  # author key -> time of their newest commit
 
 
 _DEAD = ""  # an alias target meaning "older changes here belong to no file HEAD has"
 
 
-def fold(commits: Iterable[Commit], head_files: set[str]) -> Lineages:
+# Addresses many people share, which say nothing about who someone is.
+SHARED_MAILBOXES = frozenset(
+    {"", "root", "none", "nobody", "noreply", "no-reply", "unknown", "user"}
+)
+
+
+def identities(commits: Sequence[Commit]) -> dict[str, str]:
+    """Author key -> the key of the person it is: names that share an email are one person."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.get(key, key) != key:
+            key = parent[key]
+        return key
+
+    first_by_email: dict[str, str] = {}
+    for commit in commits:
+        key, email = commit.author_key, commit.email.casefold()
+        parent.setdefault(key, key)
+        if "@" not in email or email.split("@", 1)[0] in SHARED_MAILBOXES:
+            continue
+        other = first_by_email.setdefault(email, key)
+        if find(other) != find(key):
+            parent[find(key)] = find(other)
+    return {key: find(key) for key in parent}
+
+
+def fold(commits: Sequence[Commit], head_files: set[str]) -> Lineages:
     """Per HEAD file, every change to it and its earlier names, from commits newest first."""
     lineages = Lineages({p: FileLineage(p) for p in head_files}, [], {}, {})
+    person = identities(commits)
+    spelled: defaultdict[str, Counter[str]] = defaultdict(Counter)
     alias: dict[str, str] = {}
 
     def current(path: str) -> str:
         return alias.get(path, path if path in head_files else _DEAD)
 
     for commit in commits:
-        key = commit.author_key
-        lineages.names.setdefault(key, commit.author)
+        key = person[commit.author_key]
+        spelled[key][commit.author] += 1
         lineages.last_active.setdefault(key, commit.time)
         index = len(lineages.changesets)
         touched: list[str] = []
@@ -76,6 +106,8 @@ def fold(commits: Iterable[Commit], head_files: set[str]) -> Lineages:
         lineages.changesets.append(
             Changeset(commit.sha, commit.time, key, files, len(commit.changes))
         )
+    # A person is shown by the name they wrote most often.
+    lineages.names = {key: names.most_common(1)[0][0] for key, names in spelled.items()}
     return lineages
 
 
