@@ -293,6 +293,80 @@ def serve(
     uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
 
 
+@app.command("audit")
+def audit_command(
+    repository: Annotated[
+        Path, typer.Argument(help="A git working copy (folder) or a git bundle.")
+    ],
+    since: Annotated[
+        str, typer.Option(help="History window for changes and coupling: 2y, 18m, 6w, 90d.")
+    ] = "2y",
+    budget: Annotated[
+        float | None, typer.Option(min=1, help="Total time budget in seconds (default 600).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON audit here.")
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML audit here.")
+    ] = None,
+    sarif_out: Annotated[
+        Path | None, typer.Option("--sarif", help="Write the code findings as SARIF 2.1.0 here.")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option(help="Where reports go when --json/--html/--sarif are not given.")
+    ] = Path("reports"),
+    inactive_months: Annotated[
+        int, typer.Option(min=1, help="Authors without a commit for this long have left.")
+    ] = 6,
+    no_tests: Annotated[
+        bool, typer.Option("--no-tests", help="Skip running the tests and mutation in the sandbox.")
+    ] = False,
+) -> None:
+    """Audit a repository: hotspots, knowledge, tests, monitoring, traffic; where to invest."""
+    from proofwork.audit import AuditError, AuditRequest, audit, parse_window
+    from proofwork.reports.audit_html import write_audit_html
+    from proofwork.reports.audit_terminal import history_progress, render_audit_summary
+    from proofwork.reports.json_report import write_document
+    from proofwork.reports.sarif import write_sarif
+
+    settings = settings_or_fail()
+    if not repository.exists():
+        fail(f"{repository} does not exist")
+    try:
+        request = AuditRequest(
+            repository,
+            settings,
+            since_days=parse_window(since),
+            budget_s=budget,
+            inactive_months=inactive_months,
+            run_probes=not no_tests,
+        )
+        with history_progress(console) as bar:
+            task = bar.add_task("history", total=None)
+            request.on_history = lambda done, total: bar.update(task, completed=done, total=total)
+            with LiveProgress(console) as progress:
+                request.listener = progress.on_event
+                report = audit(request)
+    except (AuditError, SandboxError) as exc:
+        fail(str(exc))
+        raise
+    document = report.to_json()
+    stem = default_report_paths(repository, document["repository"]["sha256"], out_dir)[0]
+    paths = (
+        json_out or stem.with_name(f"audit-{stem.stem}.json"),
+        html_out or stem.with_name(f"audit-{stem.stem}.html"),
+        sarif_out or stem.with_name(f"audit-{stem.stem}.sarif"),
+    )
+    write_document(document, paths[0])
+    write_audit_html(document, paths[1])
+    write_sarif(report.findings, paths[2], version=__version__)
+    render_audit_summary(document, console)
+    console.print(
+        f"\nJSON: [bold]{paths[0]}[/]\nHTML: [bold]{paths[1]}[/]\nSARIF: [bold]{paths[2]}[/]"
+    )
+
+
 @app.command()
 def setup() -> None:
     """Build the sandbox runtimes once (make does this; safe to repeat)."""

@@ -16,6 +16,7 @@ from proofwork.audit.git import Git
 from proofwork.audit.history import is_bot, read_history
 from proofwork.audit.lineage import fold
 from proofwork.config import Settings
+from proofwork.reports.json_report import AUDIT_SCHEMA_RESOURCE, validate
 
 ALICE = "Alice <alice@example.com>"
 BOB = "Bob <bob@example.com>"
@@ -24,7 +25,10 @@ MakeRepo = Callable[[str], GitRepo]
 
 
 def run_audit(source: Path, settings: Settings) -> dict:
-    return audit(AuditRequest(source, settings, run_probes=False)).to_json()
+    """Audit without the sandboxed probes; every audit must match its schema."""
+    document = audit(AuditRequest(source, settings, run_probes=False)).to_json()
+    validate(document, AUDIT_SCHEMA_RESOURCE)
+    return document
 
 
 def test_a_folder_that_is_not_a_repository_gets_a_partial_audit(

@@ -34,6 +34,7 @@ from gitrepo import GitRepo
 
 from proofwork.audit import AuditRequest, audit
 from proofwork.config import Settings
+from proofwork.reports.json_report import AUDIT_SCHEMA_RESOURCE, validate
 
 ALICE = "Alice <alice@example.com>"
 ALICE_OLD = "Alice Old <alice@old.example.com>"
@@ -92,7 +93,9 @@ def known(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = GitRepo(root / "repo")
     build(repo)
     settings = Settings(home=root / "home")
-    return audit(AuditRequest(repo.root, settings, run_probes=False)).to_json()
+    document = audit(AuditRequest(repo.root, settings, run_probes=False)).to_json()
+    validate(document, AUDIT_SCHEMA_RESOURCE)
+    return document
 
 
 def by_path(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,12 @@
 """Auditing a team's repository: history, hotspots, knowledge, tests, monitoring, traffic."""
 
-from proofwork.audit.run import SCHEMA, AuditError, AuditReport, AuditRequest, audit
+from proofwork.audit.run import (
+    SCHEMA,
+    AuditError,
+    AuditReport,
+    AuditRequest,
+    audit,
+    parse_window,
+)
 
-__all__ = ["SCHEMA", "AuditError", "AuditReport", "AuditRequest", "audit"]
+__all__ = ["SCHEMA", "AuditError", "AuditReport", "AuditRequest", "audit", "parse_window"]

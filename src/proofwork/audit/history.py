@@ -76,7 +76,8 @@ class RawHistory:
     problems: list[str] = field(default_factory=list)
     bots_skipped: int = 0
     undecodable: int = 0  # commits with author names or paths that were not UTF-8
-    read_commits: int = 0  # how many commits this audit read from git (not from the cache)
+    read_commits: int = 0  # commits (bots included) this audit read from git
+    from_cache: int = 0  # commits (bots included) it took from the cache
 
 
 def decode(raw: bytes) -> tuple[str, bool]:
@@ -237,12 +238,14 @@ def read_history(
 def _read(git: Git, head: str, cache_dir: Path | None, progress: Progress | None) -> RawHistory:
     cached = _cached(git, head, cache_dir) if cache_dir else None
     if cached is not None and cached.head == head:
+        cached.from_cache = len(cached.commits) + cached.bots_skipped
         return cached
     revisions = f"{cached.head}..{head}" if cached else head
     commits, bots, undecodable = read_commits(git, revisions, progress)
     history = RawHistory(head, commits, bots_skipped=bots, undecodable=undecodable)
     history.read_commits = len(commits) + bots
     if cached is not None:
+        history.from_cache = len(cached.commits) + cached.bots_skipped
         history.commits.extend(cached.commits)
         history.bots_skipped += cached.bots_skipped
         history.undecodable += cached.undecodable

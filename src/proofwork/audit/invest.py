@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from proofwork.audit.knowledge import is_authored
+
 MAINTAINABILITY = "maintainability"
 TESTING = "testing_discipline"
 OPERABILITY = "operability"
@@ -67,6 +69,8 @@ def coupling_risks(pairs: list[dict[str, Any]]) -> list[Risk]:
         first, second = pair["first"], pair["second"]
         if first.split("/", 1)[0] == second.split("/", 1)[0]:
             continue
+        if not (is_authored(first) and is_authored(second)):
+            continue  # CI files and configuration change together by nature
         risks.append(
             Risk(
                 "maintainability",
@@ -179,7 +183,7 @@ def monitoring_risks(monitoring: dict[str, Any], findings: list[dict[str, Any]])
     """No logging, swallowed errors, no health endpoint."""
     risks = []
     swallowed = [f for f in findings if f["rule"] == "audit.swallowed_error"]
-    if not monitoring["logging_configured"]:
+    if monitoring["web_service"] and not monitoring["logging_configured"]:
         risks.append(
             Risk(
                 "monitoring",

@@ -45,6 +45,19 @@ class AuditError(Exception):
     """The audit could not start (refused input, bad setting); says why in one line."""
 
 
+WINDOW_UNITS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_window(text: str) -> int:
+    """Days in a window written like `2y`, `18m`, `6w` or `90d`."""
+    number, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in WINDOW_UNITS or not number.isdigit() or int(number) == 0:
+        raise AuditError(
+            f"--since {text!r} is not a window: write a number and a unit, like 2y, 18m, 6w or 90d"
+        )
+    return int(number) * WINDOW_UNITS[unit]
+
+
 @dataclass
 class AuditRequest:
     source: Path
@@ -168,11 +181,15 @@ def _measure(
     spots = hs.rank_hotspots(activities, sizes, TOP_HOTSPOTS)
     moments = hs.sample_times(max(since, _oldest(history)), head_time, TREND_SAMPLES)
     hs.complexity_trend(git, spots[:TREND_HOTSPOTS], lineages.files, lineages.changesets, moments)
-    pairs = hs.coupling(lineages.changesets, since)
+    pairs = [
+        pair
+        for pair in hs.coupling(lineages.changesets, since)
+        if knowledge.is_authored(pair.first) and knowledge.is_authored(pair.second)
+    ]
     found = smells.scan(tree)
     document: dict[str, Any] = {
         "repository": _repository(history, lineages, since, head_time, request.since_days),
-        "problems": [*history.problems, *_skipped(tree)],
+        "problems": [*history.problems, *_bare(repo), *_skipped(tree)],
         "maintainability": {
             "files": _activity_json(activities, sizes),
             "hotspots": [_hotspot_json(s) for s in spots],
@@ -189,6 +206,16 @@ def _measure(
         "traffic": {},
     }
     return document, [*found.monitoring, *found.traffic]
+
+
+def _bare(repo: Path) -> list[str]:
+    """A bare repository has history but no files on disk to read."""
+    if (repo / "HEAD").is_file() and (repo / "objects").is_dir() and not (repo / ".git").exists():
+        return [
+            "a bare repository: the code at HEAD is not on disk, so complexity, hotspots, "
+            "tests and code findings are missing; audit a working copy or a git bundle"
+        ]
+    return []
 
 
 def _oldest(history: RawHistory) -> int:
@@ -218,7 +245,7 @@ def _repository(
         "shallow": history.shallow,
         "bots_skipped": history.bots_skipped,
         "commits_read": history.read_commits,
-        "from_cache": len(history.commits) - history.read_commits if history.head else 0,
+        "from_cache": history.from_cache,
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from proofwork.analysis.sources import SourceFile, SourceTree, parse_all
+from proofwork.audit.knowledge import is_authored
 from proofwork.evidence import Finding, Severity
 
 PROBE = "audit"
@@ -76,6 +77,8 @@ def scan(tree: SourceTree) -> Smells:
     smells = Smells()
     parsed, _ = parse_all(tree.files)
     for source, module in parsed:
+        if not is_authored(source.path):
+            continue  # examples, documentation and vendored code are not what the team runs
         _Reader(source, smells).visit(module)
         if source.is_test:
             _tests(source, module, smells)
@@ -97,7 +100,8 @@ def _dotted(node: ast.AST) -> str:
         base = _dotted(node.value)
         return f"{base}.{node.attr}" if base else node.attr
     if isinstance(node, ast.Call):
-        return _dotted(node.func)
+        inner = _dotted(node.func)
+        return f"{inner}()" if inner else ""
     return ""
 
 

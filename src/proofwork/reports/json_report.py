@@ -16,6 +16,7 @@ from jsonschema.exceptions import best_match
 from proofwork.evidence import Report
 
 SCHEMA_RESOURCE = "report.schema.json"
+AUDIT_SCHEMA_RESOURCE = "audit.schema.json"
 
 
 class ReportSchemaError(ValueError):
@@ -29,8 +30,13 @@ class ReportSchemaError(ValueError):
 
 def write_json(report: Report, path: Path) -> None:
     """Write the report's canonical JSON to `path` atomically (UTF-8, indent 2)."""
+    write_document(report.to_json(), path)
+
+
+def write_document(document: dict[str, Any], path: Path) -> None:
+    """Write a JSON document to `path` atomically (UTF-8, indent 2)."""
     # allow_nan=False: NaN/Infinity are not JSON, and a reader in another language would choke.
-    text = json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
     write_atomic(path, text + "\n")
 
 
@@ -56,20 +62,20 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def load_schema() -> dict[str, Any]:
-    """The packaged JSON Schema (draft 2020-12) of `Report.to_json()`."""
-    text = resources.files("proofwork.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+def load_schema(resource: str = SCHEMA_RESOURCE) -> dict[str, Any]:
+    """A packaged JSON Schema (draft 2020-12): of `Report.to_json()` unless told otherwise."""
+    text = resources.files("proofwork.schema").joinpath(resource).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+def _validator(resource: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(resource))
 
 
-def validate(document: dict[str, Any]) -> None:
+def validate(document: dict[str, Any], resource: str = SCHEMA_RESOURCE) -> None:
     """Raise ReportSchemaError naming the JSON path of the most relevant problem, if any."""
-    error = best_match(_validator().iter_errors(document))
+    error = best_match(_validator(resource).iter_errors(document))
     if error is not None:
         raise ReportSchemaError(error.json_path, error.message)
