@@ -77,6 +77,15 @@ def test_levels_must_run_from_zero_to_four(team_pack: Path) -> None:
         load_pack(team_pack)
 
 
+def test_a_load_plan_with_a_bad_upstream_latency_is_refused(team_pack: Path) -> None:
+    (team_pack / "load.toml").write_text(
+        '[[request]]\nname = "hello"\npath = "/"\n\n'
+        "[upstream_latency]\nmedian_ms = 100\np99_ms = 20\n"
+    )
+    with pytest.raises(PackError, match=r"load.toml: latency needs 0 < median_ms <= p99_ms"):
+        load_pack(team_pack)
+
+
 def test_broken_toml_is_reported_with_the_file(team_pack: Path) -> None:
     (team_pack / "rubric.toml").write_text("[tradeoff_reasoning\n")
     with pytest.raises(PackError, match=r"rubric.toml: not valid TOML"):

@@ -32,6 +32,7 @@ from proofwork.harness.loadgen import (
     encode,
     parse_response,
 )
+from proofwork.harness.provider import Latency
 
 JSON_PAGE = json.dumps({"items": [], "next_cursor": None}).encode()
 
@@ -247,6 +248,12 @@ def test_the_mix_fills_placeholders_and_follows_the_weights() -> None:
     assert build_mix(plan(), 8000, ["A-1"]) == build_mix(plan(), 8000, ["A-1"])  # seeded
 
 
+def test_the_upstream_latency_is_a_distribution_of_the_plan() -> None:
+    declared = plan(upstream_latency={"median_ms": 20, "p99_ms": 100}).upstream_latency
+    assert declared == Latency(median_ms=20.0, p99_ms=100.0)
+    assert plan().upstream_latency is None
+
+
 def test_concurrency_doubles_up_to_the_cap() -> None:
     assert plan(max_concurrency=64).concurrencies == [1, 2, 4, 8, 16, 32, 64]
     assert plan(max_concurrency=48).concurrencies == [1, 2, 4, 8, 16, 32, 48]
@@ -261,6 +268,9 @@ def test_concurrency_doubles_up_to_the_cap() -> None:
         ({"step_duration_s": -1}, "negative"),
         ({"request": [{"name": "x", "path": "no-slash"}]}, "must start with /"),
         ({"request": [{"path": "/"}]}, "name"),
+        ({"upstream_latency": {"median_ms": 20}}, "exactly median_ms and p99_ms"),
+        ({"upstream_latency": {"median_ms": 20, "p99_ms": 5}}, "median_ms <= p99_ms"),
+        ({"upstream_latency": {"median_ms": "soon", "p99_ms": 5}}, "soon"),
     ],
 )
 def test_a_bad_plan_is_refused_with_a_message(options: dict[str, Any], message: str) -> None:

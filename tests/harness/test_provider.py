@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from proofwork.harness.provider import Provider
+from proofwork.harness.provider import Latency, Provider
 
 CHARGE = {"amount": "49.99", "currency": "EUR", "reference": "ord_1"}
 
@@ -145,6 +147,56 @@ def test_latency_is_added_to_every_answer(provider: Provider) -> None:
     charge(provider)
 
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_latency_distribution_has_its_median_and_tail() -> None:
+    latency = Latency(median_ms=20, p99_ms=100)
+    rng = random.Random(7)  # noqa: S311 - reproducible draws, not secrets
+    draws = sorted(latency.draw(rng) for _ in range(20_000))
+    assert statistics.median(draws) == pytest.approx(0.020, rel=0.05)
+    assert draws[int(0.99 * len(draws))] == pytest.approx(0.100, rel=0.1)
+    assert Latency(30, 30).draw(rng) == pytest.approx(0.030)
+    with pytest.raises(ValueError, match="median_ms <= p99_ms"):
+        Latency(median_ms=50, p99_ms=10)
+
+
+def answered_after(provider: Provider, count: int) -> list[float]:
+    seconds = []
+    for n in range(count):
+        started = time.monotonic()
+        charge(provider, {**CHARGE, "reference": f"o{n}"}, key=f"k{n}")
+        seconds.append(time.monotonic() - started)
+    return seconds
+
+
+def test_each_answer_waits_a_seeded_draw_of_the_latency(provider: Provider) -> None:
+    latency = Latency(median_ms=40, p99_ms=200)
+    provider.slow_down(latency, seed=3)
+    first = answered_after(provider, 6)
+    provider.slow_down(latency, seed=3)
+    again = answered_after(provider, 6)
+    rng = random.Random(3)  # noqa: S311 - the provider's own seeded draws
+    expected = [latency.draw(rng) for _ in range(6)]
+    for seen in (first, again):
+        assert all(s >= e for s, e in zip(seen, expected, strict=True))
+        assert all(s < e + 0.1 for s, e in zip(seen, expected, strict=True))
+    provider.reset()
+    assert max(answered_after(provider, 3)) < 0.1, "reset takes the latency away"
+
+
+def test_a_slow_answer_holds_up_no_other_request(provider: Provider) -> None:
+    provider.slow_down(Latency(median_ms=300, p99_ms=300))
+    threads = [
+        threading.Thread(target=charge, args=(provider, {**CHARGE, "reference": f"o{i}"}, f"k{i}"))
+        for i in range(20)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(provider.succeeded_by_reference()) == 20
+    assert 0.3 <= time.monotonic() - started < 1.5
 
 
 @pytest.mark.parametrize(("mode", "status"), [("error500", 500), ("error503", 503)])

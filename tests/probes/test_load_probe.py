@@ -68,6 +68,8 @@ def test_the_packs_load_plan_is_valid(pack: Pack) -> None:
     assert plan.slo_p95_ms == 250
     assert plan.concurrencies[0] == 1 and plan.concurrencies[-1] == options["max_concurrency"]
     assert {r.name for r in plan.requests} >= {"place order", "customer orders"}
+    assert plan.upstream_latency is not None
+    assert 10 <= plan.upstream_latency.median_ms < plan.upstream_latency.p99_ms <= 200
 
 
 def test_metrics_set_capacity_against_the_reference() -> None:
@@ -138,6 +140,8 @@ def test_the_reference_figure_is_kept_per_machine_pack_version_and_plan(
     path = cache_path(tmp_path, pack, options)
     assert path.parent == tmp_path / "capacity" and path.name.startswith("orders-api-1.0.0-")
     assert cache_path(tmp_path, pack, {**options, "slo_p95_ms": 100}) != path
+    slower = {**options, "upstream_latency": {"median_ms": 50, "p99_ms": 250}}
+    assert cache_path(tmp_path, pack, slower) != path
     assert read_cached(path) is None
     write_cached(path, capacity(321.0))
     kept = read_cached(path)

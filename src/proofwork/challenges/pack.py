@@ -13,6 +13,8 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from proofwork.harness.load import LoadPlan, PlanError
+
 REQUIRED_FILES = ("challenge.toml", "brief.md", "rubric.toml")
 # What each kind of pack needs besides: a service has a contract and traffic/fault plans.
 KIND_FILES = {"service": ("openapi.yaml", "load.toml", "faults.toml"), "job": ()}
@@ -238,7 +240,22 @@ def load_pack(root: Path, *, builtin: bool = False) -> Pack:
         raise PackError(f"{root}: starter/proofwork.toml missing ({what})")
     if not any((root / "checks").glob("*.py")):
         raise PackError(f"{root / 'checks'}: no checks (*.py)")
+    if (root / "load.toml").is_file():
+        _check_load_plan(root / "load.toml")
     return Pack(root=root, spec=spec, rubric=rubric, builtin=builtin)
+
+
+def _check_load_plan(path: Path) -> None:
+    """The traffic mix and upstream latency must make a usable load test, so a pack with a bad
+    one fails when it loads rather than halfway through a grade. A load.toml without any
+    [[request]] declares no load test."""
+    data = _toml(path)
+    if "request" not in data:
+        return
+    try:
+        LoadPlan.from_options(data)
+    except PlanError as exc:
+        raise PackError(f"{path}: {str(exc).removeprefix('load.toml: ')}") from exc
 
 
 def _toml(path: Path) -> dict[str, object]:

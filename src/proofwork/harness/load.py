@@ -33,7 +33,7 @@ from proofwork.harness.loadgen import (
     encode,
     problem_with,
 )
-from proofwork.harness.provider import Provider
+from proofwork.harness.provider import Latency, Provider
 from proofwork.harness.service import ServiceControl, ServiceError
 from proofwork.harness.speed import (
     CLOCK_TICKS,
@@ -76,7 +76,8 @@ class LoadPlan:
     max_concurrency: int = 64
     think_time_ms: float = 0.0
     request_timeout_s: float = 5.0
-    provider_latency_ms: float = 0.0
+    # How long the upstream (the fake payment provider) takes per request under load.
+    upstream_latency: Latency | None = None
     # Past the knee beyond doubt: no need to spend time on higher concurrency.
     stop_p95_factor: float = 4.0
     stop_error_rate: float = 0.10
@@ -109,12 +110,20 @@ _PLAN_NUMBERS = (
     "warmup_s",
     "think_time_ms",
     "request_timeout_s",
-    "provider_latency_ms",
     "stop_p95_factor",
     "stop_error_rate",
     "min_relative_capacity",
 )
-_PLAN_KEYS = {*_PLAN_NUMBERS, "max_concurrency", "seed", "setup", "request", "budget_s"}
+_PLAN_KEYS = {
+    *_PLAN_NUMBERS,
+    "max_concurrency",
+    "seed",
+    "setup",
+    "request",
+    "budget_s",
+    "upstream_latency",
+}
+_LATENCY_KEYS = {"median_ms", "p99_ms"}
 
 
 def _plan(options: dict[str, Any]) -> LoadPlan:
@@ -132,11 +141,22 @@ def _plan(options: dict[str, Any]) -> LoadPlan:
         setup=SetupSpec(**options.get("setup", {})),
         max_concurrency=int(options.get("max_concurrency", 64)),
         seed=int(options.get("seed", LoadPlan.seed)),
+        upstream_latency=_latency(options.get("upstream_latency")),
         **numbers,
     )
     if not 1 <= plan.max_concurrency <= 1024 or plan.step_duration_s <= 0:
         raise ValueError("max_concurrency must be 1-1024 and step_duration_s above zero")
     return plan
+
+
+def _latency(raw: Any) -> Latency | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != _LATENCY_KEYS:
+        raise ValueError(
+            f"[upstream_latency] needs exactly median_ms and p99_ms (milliseconds), got {raw!r}"
+        )
+    return Latency(float(raw["median_ms"]), float(raw["p99_ms"]))
 
 
 def _request(raw: dict[str, Any]) -> RequestSpec:
@@ -437,7 +457,7 @@ def plan_view(plan: LoadPlan) -> dict[str, Any]:
         "warmup_s": plan.warmup_s,
         "concurrency": plan.concurrencies,
         "think_time_ms": plan.think_time_ms,
-        "provider_latency_ms": plan.provider_latency_ms,
+        "upstream_latency": plan.upstream_latency.__dict__ if plan.upstream_latency else None,
         "requests": {r.name: r.weight for r in plan.requests},
         "setup": plan.setup.__dict__,
     }
@@ -456,7 +476,7 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
         return results
     results["service"]["started"] = True
     results["service"]["healthz_status"] = service.probe_status()
-    provider.latency_s = plan.provider_latency_ms / 1000
+    provider.slow_down(plan.upstream_latency, seed=plan.seed)
     results["setup"] = asyncio.run(create_data(plan, service.port))
     gc.freeze()  # what setup left is long-lived: keep the collector from walking it mid-step
     speeds = (

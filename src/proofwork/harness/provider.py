@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import random
 import re
 import secrets
 import socket
@@ -20,11 +22,35 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from statistics import NormalDist
 from typing import Any
 
 MODES = ("ok", "decline", "slow", "error500", "error503", "reset", "blackhole")
 MAX_REQUEST_BYTES = 64 * 1024
 _AMOUNT = re.compile(r"^[0-9]+\.[0-9]{2}$")
+_Z99 = NormalDist().inv_cdf(0.99)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How long an upstream takes to answer, as a distribution: a lognormal with this median
+    and 99th percentile (a real service's latency has a long right tail; with p99 equal to the
+    median every answer takes exactly that long)."""
+
+    median_ms: float
+    p99_ms: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.median_ms <= self.p99_ms:
+            raise ValueError(
+                f"latency needs 0 < median_ms <= p99_ms, got median_ms={self.median_ms} "
+                f"and p99_ms={self.p99_ms}"
+            )
+
+    def draw(self, rng: random.Random) -> float:
+        """One answer's latency in seconds."""
+        sigma = math.log(self.p99_ms / self.median_ms) / _Z99
+        return rng.lognormvariate(math.log(self.median_ms), sigma) / 1000
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,8 @@ class Provider:
         self.host = host
         self.port = port
         self.latency_s = 0.0
+        self._latency: Latency | None = None
+        self._rng = random.Random(0)  # noqa: S311 - reproducible latencies, not secrets
         self._lock = threading.Lock()
         self._charges: list[Charge] = []
         self._keys: dict[str, _Stored] = {}
@@ -131,6 +159,14 @@ class Provider:
             else:
                 self._override, self._override_left = behaviour, times
 
+    def slow_down(self, latency: Latency | None, *, seed: int = 0) -> None:
+        """From now on every answer also waits a draw from `latency` (None: no more), drawn
+        per request in arrival order from `seed`; each waits on its own thread, so a slow
+        answer holds up no other request."""
+        with self._lock:
+            self._latency = latency
+            self._rng = random.Random(seed)  # noqa: S311 - reproducible, not secrets
+
     def reset(self) -> None:
         """Forget charges and keys, answer "ok" with no latency, let held requests go."""
         with self._lock:
@@ -138,6 +174,7 @@ class Provider:
             self._keys.clear()
             self._standing, self._override, self._override_left = _Behaviour("ok"), None, 0
             self.latency_s = 0.0
+            self._latency = None
             released, self._release = self._release, threading.Event()
         released.set()
 
@@ -164,29 +201,36 @@ class Provider:
             handler.reply(400, {"error": {"code": "bad_request", "message": "body required"}})
             return
         key = handler.headers.get("Idempotency-Key")
-        behaviour, release = self._next_behaviour()
+        behaviour, release, drawn_s = self._next_behaviour()
         fields = _parse(body)
         if behaviour.mode in ("reset", "blackhole", "error500", "error503"):
-            self._misbehave(handler, behaviour.mode, _charge(fields, key, behaviour.mode), release)
+            charge = _charge(fields, key, behaviour.mode)
+            self._misbehave(handler, behaviour.mode, charge, release, drawn_s)
             return
         reply = self._charge(fields, key, behaviour.mode)
-        pause = self.latency_s + (behaviour.delay_s if behaviour.mode == "slow" else 0.0)
+        pause = self.latency_s + drawn_s + (behaviour.delay_s if behaviour.mode == "slow" else 0)
         # The charge is already booked: like a real provider, slowness is in the answer only.
         if pause and release.wait(pause):
             handler.drop()
             return
         handler.reply(reply.status, reply.body)
 
-    def _next_behaviour(self) -> tuple[_Behaviour, threading.Event]:
+    def _next_behaviour(self) -> tuple[_Behaviour, threading.Event, float]:
         with self._lock:
             release = self._release
+            drawn_s = self._latency.draw(self._rng) if self._latency is not None else 0.0
             if self._override_left > 0 and self._override is not None:
                 self._override_left -= 1
-                return self._override, release
-            return self._standing, release
+                return self._override, release, drawn_s
+            return self._standing, release, drawn_s
 
     def _misbehave(
-        self, handler: _Handler, mode: str, charge: Charge, release: threading.Event
+        self,
+        handler: _Handler,
+        mode: str,
+        charge: Charge,
+        release: threading.Event,
+        drawn_s: float = 0.0,
     ) -> None:
         with self._lock:
             self._charges.append(charge)
@@ -196,8 +240,8 @@ class Provider:
             release.wait()
             handler.drop()
         else:
-            if self.latency_s:
-                release.wait(self.latency_s)
+            if self.latency_s + drawn_s:
+                release.wait(self.latency_s + drawn_s)
             status = 500 if mode == "error500" else 503
             handler.reply(status, {"error": {"code": mode, "message": "provider unavailable"}})
 

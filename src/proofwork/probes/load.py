@@ -98,8 +98,14 @@ class LoadProbe:
     kinds = ("service",)  # a batch job is measured by `scale` instead
 
     def applies(self, ctx: ProbeContext) -> bool:
-        """Only when grading against a challenge pack (it has the traffic mix and a reference)."""
-        return isinstance(ctx.challenge, Pack)
+        """Only when grading against a challenge pack whose load.toml declares a traffic mix
+        (the pack also has the reference to compare with)."""
+        if not isinstance(ctx.challenge, Pack):
+            return False
+        try:
+            return "request" in tomllib.loads(ctx.challenge.path(PLAN_FILE).read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            return True  # run, and let the plan's own error say what is wrong
 
     def run(self, ctx: ProbeContext) -> Evidence:
         """Load the submission's service, then set its capacity against the reference's."""
