@@ -10,6 +10,9 @@ the harness notices it; with none, it behaves as the pack asks:
   no_idempotency    ignores the customer's Idempotency-Key (a retry is a new order and charge)
   memory            keeps everything in memory (lost on kill -9)
   oversell          checks stock, charges, and only then takes it (a race oversells)
+  split_steps       takes the stock, charges, and only then records the order, each step
+                    journalled on its own (kill -9 between them: stock gone with no order, a
+                    customer charged for an order the shop does not know)
   no_healthz        has no /healthz (404)
   blind_health      /healthz says 200 whatever happens to its storage
   plain_logs        logs free text without a request id
@@ -29,6 +32,7 @@ import signal
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
@@ -76,11 +80,17 @@ class Store:
             self.keys[value[0]] = value[1:]
 
     def save(self, kind: str, value: Any) -> None:
-        self.apply({"kind": kind, "value": value})
+        self.save_all([(kind, value)])
+
+    def save_all(self, changes: list[tuple[str, Any]]) -> None:
+        """Apply and journal the changes together: one write, so a kill keeps all or none."""
+        entries = [{"kind": kind, "value": value} for kind, value in changes]
+        for entry in entries:
+            self.apply(entry)
         if "memory" in FLAWS:
             return
         with open(JOURNAL, "a") as journal:
-            journal.write(json.dumps({"kind": kind, "value": value}) + "\n")
+            journal.write("".join(json.dumps(entry) + "\n" for entry in entries))
             journal.flush()
             os.fsync(journal.fileno())
 
@@ -135,16 +145,20 @@ def new_order(body: dict[str, Any]) -> dict[str, Any]:
         "total": money(total),
         "currency": "EUR",
     }
-    if "oversell" not in FLAWS:
-        take(line["sku"], line["quantity"])
-    STORE.save("order", order)
+    if "oversell" in FLAWS:
+        STORE.save("order", order)
+    elif "split_steps" in FLAWS:
+        STORE.save("product", taken(line["sku"], line["quantity"]))
+    else:
+        STORE.save_all([("product", taken(line["sku"], line["quantity"])), ("order", order)])
     return order
 
 
-def take(sku: str, quantity: int) -> None:
+def taken(sku: str, quantity: int) -> dict[str, Any]:
+    """The product with `quantity` fewer in stock."""
     product = dict(STORE.products[sku])
     product["stock"] -= quantity
-    STORE.save("product", product)
+    return product
 
 
 def charge(order: dict[str, Any]) -> str:
@@ -175,14 +189,22 @@ def settle(order: dict[str, Any], outcome: str) -> tuple[int, dict[str, Any]]:
     with STORE.lock:
         (line,) = order["items"]
         if outcome == "succeeded" and "oversell" in FLAWS:
-            take(line["sku"], line["quantity"])
+            STORE.save("product", taken(line["sku"], line["quantity"]))
         status = {"succeeded": "paid", "declined": "payment_failed"}.get(outcome)
-        if status is not None:
-            order = dict(order, status=status)
+        if status is not None or "split_steps" in FLAWS:
+            order = dict(order, status=status or order["status"])
             STORE.save("order", order)
     if outcome == "declined":
         raise Refused(402, "payment_declined")
     return (201 if outcome == "succeeded" else 202), order
+
+
+def customer_orders(target: str) -> list[dict[str, Any]]:
+    """The orders of `?customer_id=`, newest first (the fake's customers have a few at most)."""
+    wanted = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query).get("customer_id", [""])
+    with STORE.lock:
+        orders = [o for o in STORE.orders.values() if o["customer_id"] == wanted[0]]
+    return orders[::-1]
 
 
 def healthy() -> int:
@@ -210,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, STORE.products[path[10:]])
         elif path.startswith("/orders/") and path[8:] in STORE.orders:
             self.answer(200, STORE.orders[path[8:]])
+        elif path == "/orders":
+            self.answer(200, {"items": customer_orders(self.path), "next_cursor": None})
         else:
             self.answer(404, {"error": {"code": "not_found", "message": "no such thing"}})
 

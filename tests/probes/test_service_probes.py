@@ -173,6 +173,99 @@ def test_durability_results_for_a_service_that_did_not_come_back() -> None:
     assert [f.rule for f in evidence.findings] == ["durability.not_back"]
 
 
+def crashes(**fields: Any) -> dict[str, Any]:
+    moment = {"orders": 24, "in_flight_at_kill": 9, "waiting_on_provider_at_kill": 4}
+    base = {
+        "rounds": [moment, moment],
+        "came_back": True,
+        "sent": 48,
+        "acknowledged": 20,
+        "settled_s": 3.2,
+        "lost": [],
+        "changed": [],
+        "charges": 30,
+        "orphan_charges": [],
+        "charged_twice": {},
+        "orders_reported": 30,
+        "pending_after_settle": 0,
+        "stock_drift": [],
+        "stock_drift_units": 0,
+    }
+    return {**base, **fields}
+
+
+QUIET_KILL = {"acknowledged": 12, "came_back": True, "lost": [], "changed": []}
+
+
+def test_kills_in_flight_that_reconcile_add_clean_metrics_and_no_finding() -> None:
+    evidence = Evidence("durability")
+    DurabilityProbe().measure(evidence, {}, {"kill": QUIET_KILL, "crashes": crashes()})
+    metrics = evidence.metrics
+    assert metrics["durability.crashes"] == 2
+    assert metrics["durability.crash_in_flight"] == 18
+    assert metrics["durability.acknowledged"] == 12 + 20
+    assert metrics["durability.lost"] == metrics["durability.changed"] == 0
+    assert metrics["durability.orphan_charges"] == metrics["durability.stock_drift"] == 0
+    assert metrics["durability.double_charges"] == 0
+    assert evidence.findings == []
+
+
+def test_each_orphan_charge_and_stock_drift_is_a_finding_with_its_numbers() -> None:
+    orphan = {
+        "charge_id": "ch_1",
+        "reference": "ord_9",
+        "amount": "35.70",
+        "currency": "EUR",
+        "order_status": None,
+    }
+    failed = {**orphan, "charge_id": "ch_2", "reference": "ord_8", "order_status": "payment_failed"}
+    missing = {"sku": "S1", "initial": 53, "held": 10, "orders": 4, "expected": 43, "stock": 27}
+    extra = {"sku": "S2", "initial": 40, "held": 12, "orders": 6, "expected": 28, "stock": 31}
+    results = crashes(
+        orphan_charges=[orphan, failed],
+        stock_drift=[{**missing, "drift": 16}, {**extra, "drift": -3}],
+        stock_drift_units=19,
+        charged_twice={"ord_7": 2},
+    )
+    evidence = Evidence("durability")
+    DurabilityProbe().measure(evidence, {}, {"kill": QUIET_KILL, "crashes": results})
+    assert evidence.metrics["durability.orphan_charges"] == 2
+    assert evidence.metrics["durability.stock_drift"] == 19
+    assert evidence.metrics["durability.double_charges"] == 1
+    found = [(f.rule, f.severity, f.message) for f in evidence.findings]
+    assert [rule for rule, _, _ in found] == [
+        "durability.orphan_charge",
+        "durability.orphan_charge",
+        "durability.stock_drift",
+        "durability.stock_drift",
+        "durability.double_charge",
+    ]
+    first, second, gone, back, _ = found
+    assert first[1] == Severity.CRITICAL
+    assert first[2].startswith(
+        "A customer was charged for nothing: Paystream charge ch_1 of 35.70 EUR for order "
+        "ord_9, but the service does not know that order after 2 kill -9 with 18 orders in "
+        "flight (8 of them waiting on Paystream)"
+    )
+    assert "reports it as payment_failed" in second[2]
+    assert gone[1] == Severity.HIGH and gone[2].startswith(
+        "16 units of S1 left the stock with no order holding them"
+    )
+    assert "53 units were put on the shelf" in gone[2] and "it reports 27" in gone[2]
+    assert back[1] == Severity.CRITICAL and "can be sold twice" in back[2]
+
+
+def test_a_service_that_does_not_come_back_from_a_kill_in_flight() -> None:
+    evidence = Evidence("durability")
+    results = {"rounds": [{"orders": 24, "in_flight_at_kill": 5}], "came_back": False}
+    DurabilityProbe().measure(
+        evidence, {}, {"kill": QUIET_KILL, "crashes": {**results, "error": "exited"}}
+    )
+    assert evidence.metrics["durability.came_back"] is False
+    assert "durability.orphan_charges" not in evidence.metrics
+    assert [f.rule for f in evidence.findings] == ["durability.not_back"]
+
+
 def test_operability_results_for_a_service_deaf_on_its_port() -> None:
     evidence = Evidence("operability")
     env = {
@@ -229,11 +322,17 @@ def test_the_reference_keeps_every_order_and_never_oversells(measure: Measure) -
     assert evidence.status == Status.OK, evidence.error
     assert evidence.findings == []
     metrics = evidence.metrics
-    assert metrics["durability.acknowledged"] == 12
+    assert metrics["durability.acknowledged"] == 12 + metrics["durability.crash_acknowledged"]
     assert metrics["durability.lost"] == metrics["durability.changed"] == 0
     assert metrics["durability.oversold"] == 0
     assert metrics["durability.race_won"] == 5
     assert metrics["durability.stock_kept"] is True
+    # Killed three times with orders in flight: money and stock reconcile.
+    assert metrics["durability.crashes"] == 3
+    assert isinstance(metrics["durability.crash_in_flight"], int)
+    assert metrics["durability.crash_in_flight"] > 0
+    assert metrics["durability.orphan_charges"] == metrics["durability.stock_drift"] == 0
+    assert metrics["durability.double_charges"] == 0
 
 
 @pytest.mark.slow

@@ -1,19 +1,28 @@
 """Durability jobs: what the service acknowledged survives `kill -9` and a restart on the same
-DATA_DIR, and many customers ordering the last units at once never oversell.
+DATA_DIR, many customers ordering the last units at once never oversell, and a kill while
+orders are in flight leaves money and stock that reconcile.
 
 The race runs first, on a fresh service; then orders are placed (half one by one, half at once)
-and the process is killed right after the last acknowledgement, with no chance to flush.
+and the process is killed right after the last acknowledgement, with no chance to flush. Then,
+`crashes` times, a burst of orders goes out a few milliseconds apart while Paystream takes its
+time (some orders wait on it), and the process is killed at a seeded moment inside the burst.
+Once the last restart has let pending payments settle, what the service reports is reconciled
+with the stock it was given and the charges Paystream took (`proofwork.harness.reconcile`).
 """
 
 from __future__ import annotations
 
+import random
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
+from proofwork.harness import reconcile
 from proofwork.harness.http import Exchange
 from proofwork.harness.job import Job
-from proofwork.harness.provider import Provider
+from proofwork.harness.provider import Charge, Latency, Provider
 from proofwork.harness.service import ServiceControl, ServiceError
 from proofwork.harness.shop import CheckFailed, Shop, failure, order_id, said, start
 
@@ -33,20 +42,38 @@ class Plan:
     race_stock: int = 5
     race_orders: int = 25
     race_latency_s: float = 0.1
+    crashes: int = 3
+    in_flight: int = 24
+    in_flight_spacing_ms: float = 20.0
+    in_flight_latency: Latency = field(default_factory=lambda: Latency(100.0, 1500.0))
+    settle_s: float = 30.0
+    seed: int = 20261203
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Plan:
         """From the job's options."""
+        latency = options.get("in_flight_latency", {})
         return cls(
             orders=max(2, int(options.get("orders", 12))),
             race_stock=max(1, int(options.get("race_stock", 5))),
             race_orders=max(2, int(options.get("race_orders", 25))),
             race_latency_s=float(options.get("race_latency_s", 0.1)),
+            crashes=max(0, int(options.get("crashes", 3))),
+            in_flight=max(2, int(options.get("in_flight", 24))),
+            in_flight_spacing_ms=float(options.get("in_flight_spacing_ms", 20.0)),
+            in_flight_latency=Latency(
+                float(latency.get("median_ms", 100.0)), float(latency.get("p99_ms", 1500.0))
+            ),
+            settle_s=float(options.get("settle_s", 30.0)),
+            seed=int(options.get("seed", 20261203)),
         )
 
 
 def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]:
-    """Start the service, race for the last units, kill -9 it after acknowledged orders."""
+    """Start the service, race for the last units, kill -9 it after acknowledged orders and
+    again while orders are in flight, then reconcile money and stock."""
+    # Room at the end for a graceful stop and the results.
+    deadline = time.monotonic() + job.deadline_s - job.service.shutdown_timeout_s - 5
     plan = Plan.from_options(job.options)
     results: dict[str, Any] = {"service": start(service, provider)}
     if not results["service"]["started"]:
@@ -55,9 +82,11 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     try:
         results["race"] = race(shop, provider, plan)
         results["kill"] = survive_kill(shop, service, plan)
+        if results["kill"].get("came_back") and plan.crashes:
+            results["crashes"] = crash_in_flight(shop, service, provider, plan, deadline)
     finally:
         shop.close()
-    if results["kill"].get("came_back"):
+    if results["kill"].get("came_back") and results.get("crashes", {}).get("came_back", True):
         clean, seconds = service.stop()
         results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})
     return results
@@ -160,3 +189,184 @@ def _difference(before: dict[str, Any], read: Exchange) -> str | None:
     if now != was and now not in SETTLES.get(str(was), set()):
         return f"status was {was!r}, now {now!r}"
     return None
+
+
+# -- kill -9 while orders are in flight ------------------------------------------------------
+
+ROUND_S = 15.0  # what one crash round may take: the burst, a restart, the last answers
+SETTLE_POLL_S = 1.0
+
+
+@dataclass
+class Crashes:
+    """What the crash rounds put on the shelves and sent, gathered for the reconciliation."""
+
+    shelves: list[reconcile.Shelf] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
+    acknowledged: list[Exchange] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+
+
+def crash_in_flight(
+    shop: Shop, service: ServiceControl, provider: Provider, plan: Plan, deadline: float
+) -> dict[str, Any]:
+    """`crashes` rounds of kill -9 inside a burst of orders, then settle and reconcile."""
+    rng = random.Random(plan.seed)  # noqa: S311 - reproducible moments, not secrets
+    first_charge = len(provider.charges)
+    crashes = Crashes()
+    provider.slow_down(plan.in_flight_latency, seed=plan.seed)
+    try:
+        for _ in range(plan.crashes):
+            if time.monotonic() + ROUND_S + plan.settle_s > deadline:
+                break
+            outcome = crash_round(shop, service, provider, plan, rng, crashes)
+            if not outcome.get("came_back", True) or "setup_error" in outcome:
+                return {"rounds": crashes.rounds, **outcome}
+    finally:
+        provider.slow_down(None)
+    if not crashes.rounds:
+        return {"rounds": [], "came_back": True, "skipped": "no time left in the budget"}
+    settle_s = max(0.0, min(plan.settle_s, deadline - time.monotonic() - 5))
+    waited_s = settle(shop, crashes.customers, settle_s)
+    return {
+        "rounds": crashes.rounds,
+        "came_back": True,
+        "sent": len(crashes.customers),
+        "acknowledged": len(crashes.acknowledged),
+        "settled_s": round(waited_s, 3),
+        **read_back(shop, crashes.acknowledged),
+        **reconcile_all(shop, crashes, provider.charges[first_charge:]),
+    }
+
+
+def crash_round(
+    shop: Shop,
+    service: ServiceControl,
+    provider: Provider,
+    plan: Plan,
+    rng: random.Random,
+    crashes: Crashes,
+) -> dict[str, Any]:
+    """One burst of orders for a fresh product, and kill -9 at a seeded moment inside it."""
+    quantities = [rng.randint(1, 3) for _ in range(plan.in_flight)]
+    spacing_s = plan.in_flight_spacing_ms / 1000
+    kill_at_s = rng.uniform(0.4, 0.95) * plan.in_flight * spacing_s
+    try:
+        shelf = reconcile.Shelf(shop.add_product(stock=sum(quantities) + 5), sum(quantities) + 5)
+    except CheckFailed as exc:
+        return {"setup_error": failure(exc)}
+    bodies = [shop.body(shelf.sku, quantity) for quantity in quantities]
+    crashes.shelves.append(shelf)
+    crashes.customers += [str(body["customer_id"]) for body in bodies]
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        began = time.monotonic()
+        sent = [
+            pool.submit(_place_at, shop, body, began + n * spacing_s)
+            for n, body in enumerate(bodies)
+        ]
+        time.sleep(max(0.0, began + kill_at_s - time.monotonic()))
+        moment = _moment(sent, provider, kill_at_s, spacing_s)
+        try:
+            service.kill()
+        except ServiceError as exc:
+            crashes.rounds.append(moment)
+            return {"came_back": False, "error": str(exc)}
+        answers = [future.result() for future in sent]
+    acknowledged = [ex for ex in answers if order_id(ex) is not None]
+    crashes.acknowledged += acknowledged
+    crashes.rounds.append({**moment, "sku": shelf.sku, "acknowledged": len(acknowledged)})
+    return {"came_back": True}
+
+
+def _place_at(shop: Shop, body: dict[str, Any], at: float) -> Exchange:
+    time.sleep(max(0.0, at - time.monotonic()))
+    return shop.place(body, timeout_s=10.0)
+
+
+def _moment(
+    sent: list[Future[Exchange]], provider: Provider, at_s: float, spacing_s: float
+) -> dict[str, Any]:
+    """Where the orders stood when the kill came (the rest were sent after it)."""
+    answered = sum(future.done() for future in sent)
+    out = min(len(sent), int(at_s / spacing_s) + 1) if spacing_s > 0 else len(sent)
+    return {
+        "kill_at_s": round(at_s, 3),
+        "orders": len(sent),
+        "answered_before_kill": answered,
+        "in_flight_at_kill": max(0, out - answered),
+        "waiting_on_provider_at_kill": provider.waiting,
+    }
+
+
+def settle(shop: Shop, customers: list[str], seconds: float) -> float:
+    """Let pending payments settle, up to `seconds`; how long it took."""
+    began = time.monotonic()
+    while True:
+        reported = reported_orders(shop, customers)
+        pending = isinstance(reported, dict) and any(
+            order.get("status") == "payment_pending" for order in reported.values()
+        )
+        if not pending or time.monotonic() - began + SETTLE_POLL_S > seconds:
+            return time.monotonic() - began
+        time.sleep(SETTLE_POLL_S)
+
+
+def reported_orders(shop: Shop, customers: Iterable[str]) -> dict[str, dict[str, Any]] | str:
+    """Every order the service lists for these customers, by id; or why it could not list."""
+    found: dict[str, dict[str, Any]] = {}
+    for customer in customers:
+        try:
+            orders = shop.customer_orders(customer)
+        except CheckFailed as exc:
+            return exc.message
+        found.update({str(o.get("id")): o for o in orders})
+    return found
+
+
+def reconcile_all(shop: Shop, crashes: Crashes, charges: list[Charge]) -> dict[str, Any]:
+    """Stock per product and every successful charge, against what the service reports.
+
+    Orders are listed before and after the stock is read, until no status moved in between,
+    so a payment settling meanwhile cannot make stock and orders disagree. A charge for an
+    order not among them is looked up by its reference. Without a listing of the orders,
+    stock cannot be reconciled (`unreconciled` says why), but charges still are."""
+    reported: dict[str, dict[str, Any]] | str = {}
+    stock: dict[str, int | None] = {}
+    for _ in range(3):
+        before = reported_orders(shop, crashes.customers)
+        stock = {shelf.sku: _stock(shop, shelf.sku) for shelf in crashes.shelves}
+        reported = reported_orders(shop, crashes.customers)
+        if isinstance(reported, str) or _status_map(before) == _status_map(reported):
+            break
+    known = dict(reported) if isinstance(reported, dict) else {}
+    money = {
+        "charges": len(reconcile.new_successes(charges)),
+        "orphan_charges": reconcile.orphan_charges(charges, lambda ref: _status(shop, known, ref)),
+        "charged_twice": reconcile.charged_twice(charges),
+    }
+    if isinstance(reported, str):
+        return {**money, "unreconciled": reported}
+    drifts = reconcile.stock_drift(crashes.shelves, reported.values(), stock)
+    pending = sum(o.get("status") == "payment_pending" for o in reported.values())
+    return {
+        **money,
+        "orders_reported": len(reported),
+        "pending_after_settle": pending,
+        "stock_drift": drifts,
+        "stock_drift_units": reconcile.drift_units(drifts),
+    }
+
+
+def _status(shop: Shop, known: dict[str, dict[str, Any]], reference: str) -> str | None:
+    """What the service says of the order a charge names (None: it does not know it)."""
+    if reference not in known:
+        read = shop.read(reference, timeout_s=READ_TIMEOUT_S)
+        known[reference] = {"status": said(read)} if read.status == 200 else {}
+    status = known[reference].get("status")
+    return status if isinstance(status, str) else None
+
+
+def _status_map(reported: dict[str, dict[str, Any]] | str) -> dict[str, Any] | str:
+    if isinstance(reported, str):
+        return reported
+    return {order_id: order.get("status") for order_id, order in reported.items()}

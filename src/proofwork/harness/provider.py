@@ -105,6 +105,7 @@ class Provider:
         self._rng = random.Random(0)  # noqa: S311 - reproducible latencies, not secrets
         self._lock = threading.Lock()
         self._charges: list[Charge] = []
+        self._waiting = 0
         self._keys: dict[str, _Stored] = {}
         self._standing = _Behaviour("ok")
         self._override: _Behaviour | None = None
@@ -184,6 +185,12 @@ class Provider:
         with self._lock:
             return list(self._charges)
 
+    @property
+    def waiting(self) -> int:
+        """How many answers are being held back right now (latency, slow or black hole)."""
+        with self._lock:
+            return self._waiting
+
     def succeeded_by_reference(self) -> dict[str, int]:
         """How many distinct successful charges each order reference got (replays not counted)."""
         new = [c for c in self.charges if c.status == "succeeded" and not c.replay]
@@ -210,10 +217,20 @@ class Provider:
         reply = self._charge(fields, key, behaviour.mode)
         pause = self.latency_s + drawn_s + (behaviour.delay_s if behaviour.mode == "slow" else 0)
         # The charge is already booked: like a real provider, slowness is in the answer only.
-        if pause and release.wait(pause):
+        if pause and self._hold(release, pause):
             handler.drop()
             return
         handler.reply(reply.status, reply.body)
+
+    def _hold(self, release: threading.Event, seconds: float | None) -> bool:
+        """Hold an answer back for `seconds` (None: until released); True when released."""
+        with self._lock:
+            self._waiting += 1
+        try:
+            return release.wait(seconds)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def _next_behaviour(self) -> tuple[_Behaviour, threading.Event, float]:
         with self._lock:
@@ -237,11 +254,11 @@ class Provider:
         if mode == "reset":
             handler.reset()
         elif mode == "blackhole":
-            release.wait()
+            self._hold(release, None)
             handler.drop()
         else:
             if self.latency_s + drawn_s:
-                release.wait(self.latency_s + drawn_s)
+                self._hold(release, self.latency_s + drawn_s)
             status = 500 if mode == "error500" else 503
             handler.reply(status, {"error": {"code": mode, "message": "provider unavailable"}})
 

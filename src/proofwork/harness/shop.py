@@ -107,6 +107,13 @@ class Shop:
         """GET one order back."""
         return self.http.get(f"/orders/{order}", timeout_s=timeout_s)
 
+    def customer_orders(self, customer: str) -> list[dict[str, Any]]:
+        """Every order the service lists for the customer, page by page; raises CheckFailed
+        when the listing does not work."""
+        rule = "R12 GET /orders?customer_id=… lists a customer's orders"
+        pages = self.helpers.walk(self.ctx, "/orders", {"customer_id": customer}, rule, 50)
+        return [order for page in pages for order in page if isinstance(order, dict)]
+
     def stock(self, sku: str) -> int:
         """The product's stock as the service reports it; raises CheckFailed otherwise."""
         left: int = self.helpers.stock_of(self.ctx, sku)

@@ -1,5 +1,6 @@
 """The `durability` probe: acknowledged orders survive `kill -9` and a restart on the same
-DATA_DIR, and customers racing for the last units never oversell (trusted harness code)."""
+DATA_DIR, customers racing for the last units never oversell, and after kills while orders
+are in flight money and stock reconcile (trusted harness code)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,18 @@ class DurabilityProbe(HarnessedFaultProbe):
         return {"durability.came_back": False, "durability.acknowledged": 0}
 
     def measure(self, evidence: Evidence, plan: dict[str, Any], results: dict[str, Any]) -> None:
-        """Metrics and findings for the race and for the kill."""
+        """Metrics and findings for the race, the kill, and the kills while orders are in
+        flight."""
         race, kill = results.get("race") or {}, results.get("kill") or {}
+        crashes = results.get("crashes") or {}
         evidence.metrics.update(race_metrics(race))
         evidence.metrics.update(kill_metrics(kill))
-        for part in (race, kill):
+        evidence.metrics.update(crash_metrics(crashes, evidence.metrics))
+        for part in (race, kill, crashes):
             if part.get("setup_error"):
                 evidence.findings.append(self._setup(part["setup_error"]))
         evidence.findings += self._race_findings(race) + self._kill_findings(kill)
+        evidence.findings += crash_findings(self, crashes)
 
     def _setup(self, error: dict[str, Any]) -> Finding:
         message = f"Could not set up the durability measures: {error.get('message')}"
@@ -113,3 +118,136 @@ def kill_metrics(kill: dict[str, Any]) -> dict[str, MetricValue]:
     else:
         metrics["durability.lost"] = kill["acknowledged"]
     return metrics
+
+
+def crash_metrics(crashes: dict[str, Any], kept: dict[str, MetricValue]) -> dict[str, MetricValue]:
+    """`durability.crashes`, `.orphan_charges`, `.stock_drift`, `.double_charges` …; the
+    in-flight orders acknowledged, lost and changed add to the quiet kill's counts."""
+    if not crashes.get("rounds"):
+        return {}
+    metrics: dict[str, MetricValue] = {
+        "durability.crashes": len(crashes["rounds"]),
+        "durability.crash_orders": sum(r.get("orders", 0) for r in crashes["rounds"]),
+        "durability.crash_in_flight": sum(r.get("in_flight_at_kill", 0) for r in crashes["rounds"]),
+    }
+    if not crashes.get("came_back", True):
+        return {**metrics, "durability.came_back": False}
+    if "sent" not in crashes:
+        return metrics
+    lost, changed = len(crashes.get("lost") or []), len(crashes.get("changed") or [])
+    metrics.update(
+        {
+            "durability.crash_acknowledged": crashes["acknowledged"],
+            "durability.acknowledged": _count(kept, "durability.acknowledged")
+            + crashes["acknowledged"],
+            "durability.lost": _count(kept, "durability.lost") + lost,
+            "durability.changed": _count(kept, "durability.changed") + changed,
+            "durability.orphan_charges": len(crashes.get("orphan_charges") or []),
+            "durability.double_charges": len(crashes.get("charged_twice") or {}),
+            "durability.settle_s": crashes.get("settled_s"),
+        }
+    )
+    if "stock_drift" in crashes:
+        metrics["durability.stock_drift"] = crashes["stock_drift_units"]
+        metrics["durability.pending_after_settle"] = crashes["pending_after_settle"]
+    return metrics
+
+
+def _count(metrics: dict[str, MetricValue], name: str) -> int:
+    value = metrics.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+MOST_FINDINGS = 10  # per kind of violation; the metrics count them all
+
+
+def crash_findings(probe: DurabilityProbe, crashes: dict[str, Any]) -> list[Finding]:
+    """One finding per violation the reconciliation found (up to MOST_FINDINGS of a kind)."""
+    if not crashes.get("came_back", True):
+        message = (
+            f"After kill -9 with orders in flight the service did not start again: "
+            f"{crashes.get('error')}"
+        )
+        return [probe.finding("not_back", Severity.CRITICAL, message)]
+    if "sent" not in crashes:
+        return []
+    context = _context(crashes)
+    found = [_orphan(probe, orphan, context) for orphan in crashes.get("orphan_charges", [])]
+    found = found[:MOST_FINDINGS]
+    drifts = crashes.get("stock_drift", [])
+    found += [_drift(probe, drift, context) for drift in drifts[:MOST_FINDINGS]]
+    for reference, times in sorted((crashes.get("charged_twice") or {}).items())[:MOST_FINDINGS]:
+        message = f"Order {reference} was charged {times} times at Paystream; {context}"
+        found.append(probe.finding("double_charge", Severity.CRITICAL, message))
+    found += _in_flight_losses(probe, crashes, context)
+    if crashes.get("unreconciled"):
+        message = (
+            "Stock could not be reconciled after kill -9 with orders in flight: the service "
+            f"did not list its orders ({crashes['unreconciled']})"
+        )
+        found.append(probe.finding("unreconciled", Severity.HIGH, message))
+    return found
+
+
+def _context(crashes: dict[str, Any]) -> str:
+    rounds = crashes["rounds"]
+    in_flight = sum(r.get("in_flight_at_kill", 0) for r in rounds)
+    waiting = sum(r.get("waiting_on_provider_at_kill", 0) for r in rounds)
+    return (
+        f"after {len(rounds)} kill -9 with {in_flight} orders in flight ({waiting} of them "
+        f"waiting on Paystream) and a restart on the same DATA_DIR"
+    )
+
+
+def _orphan(probe: DurabilityProbe, orphan: dict[str, Any], context: str) -> Finding:
+    status = orphan.get("order_status")
+    now = f"reports it as {status}" if status else "does not know that order"
+    message = (
+        f"A customer was charged for nothing: Paystream charge {orphan.get('charge_id')} of "
+        f"{orphan.get('amount')} {orphan.get('currency')} for order {orphan.get('reference')}, "
+        f"but the service {now} {context}"
+    )
+    return probe.finding("orphan_charge", Severity.CRITICAL, message)
+
+
+def _drift(probe: DurabilityProbe, drift: dict[str, Any], context: str) -> Finding:
+    told = (
+        f"{drift['initial']} units were put on the shelf and the service's paid or pending "
+        f"orders hold {drift['held']} (in {drift['orders']} orders), which leaves "
+        f"{drift['expected']}"
+    )
+    if drift["stock"] is None:
+        message = f"Product {drift['sku']} is gone {context}; {told}"
+        return probe.finding("stock_drift", Severity.HIGH, message)
+    if drift["drift"] > 0:
+        message = (
+            f"{drift['drift']} units of {drift['sku']} left the stock with no order holding "
+            f"them {context}: {told}, but it reports {drift['stock']}"
+        )
+        return probe.finding("stock_drift", Severity.HIGH, message)
+    message = (
+        f"{-drift['drift']} units of {drift['sku']} are back in stock although orders still "
+        f"hold them {context}, so they can be sold twice: {told}, but it reports {drift['stock']}"
+    )
+    return probe.finding("stock_drift", Severity.CRITICAL, message)
+
+
+def _in_flight_losses(
+    probe: DurabilityProbe, crashes: dict[str, Any], context: str
+) -> list[Finding]:
+    found = []
+    lost, changed = crashes.get("lost") or [], crashes.get("changed") or []
+    if lost:
+        message = (
+            f"{len(lost)} of {crashes['acknowledged']} orders acknowledged while others were in "
+            f"flight were lost {context}; for example {lost[0]['id']}"
+        )
+        found.append(probe.finding("lost", Severity.CRITICAL, message, lost[0]["read"]))
+    if changed:
+        first = changed[0]
+        message = (
+            f"{len(changed)} orders acknowledged while others were in flight read back "
+            f"differently {context}; {first['id']}: {first['change']}"
+        )
+        found.append(probe.finding("changed", Severity.HIGH, message, first["read"]))
+    return found
