@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from proofwork import intake
+from proofwork import intake, runtime
 from proofwork.challenges import Pack, discover
+from proofwork.challenges.pack import load_pack
 from proofwork.config import Settings
-from proofwork.evidence import Evidence, Report, SubmissionInfo
+from proofwork.evidence import Evidence, Report, Status, SubmissionInfo
 from proofwork.harness.load import LoadPlan, summarize
 from proofwork.probes import capacity as capacity_module
+from proofwork.probes.base import Budget, ProbeContext
 from proofwork.probes.capacity import (
     Capacity,
     cache_path,
@@ -35,6 +39,9 @@ from proofwork.probes.load import (
 )
 from proofwork.reports.charts import load_chart
 from proofwork.reports.html import render_html
+from proofwork.sandbox import BwrapSandbox
+
+LOCK_SHOP = Path(__file__).parents[1] / "fixtures" / "lock_shop"
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +220,75 @@ def test_grading_the_reference_itself_takes_its_own_run_as_the_reference_figure(
     # Any other submission's run says nothing about the reference: it is measured.
     other = reference_capacity(context("0" * 64), pack, options, measure, own=own)
     assert other is not None and other.capacity_rps == 600 and measured
+
+
+@pytest.fixture(scope="module")
+def quick_pack(pack: Pack) -> Iterator[Pack]:
+    """orders-api with a shorter load run: the same traffic mix and upstream latency, in
+    shorter steps up to 32 users (its reference figure is kept apart, by its own plan)."""
+    root = Path(tempfile.mkdtemp(prefix="pw-quick-pack-", dir="/tmp"))
+    shutil.copytree(pack.root, root / "orders-api")
+    plan = root / "orders-api" / "load.toml"
+    text = plan.read_text()
+    for was, now in [
+        ("step_duration_s = 5", "step_duration_s = 2"),
+        ("warmup_s = 1", "warmup_s = 0.5"),
+        ("max_concurrency = 64", "max_concurrency = 32"),
+        ("products = 500", "products = 100"),
+    ]:
+        assert was in text, f"orders-api's load.toml no longer says {was!r}"
+        text = text.replace(was, now)
+    plan.write_text(text)
+    yield load_pack(root / "orders-api")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def level_threshold(pack: Pack, signal: str, level: int, metric: str) -> float:
+    """The number a level of a signal requires of a metric."""
+    (condition,) = [
+        c for c in pack.spec.signals[signal].levels[level].require if c.metric == metric
+    ]
+    assert condition.op == ">=" and not isinstance(condition.value, bool)
+    return condition.value
+
+
+@pytest.mark.slow
+def test_a_global_lock_across_the_upstream_call_costs_level_3_capacity(
+    pack: Pack,
+    quick_pack: Pack,
+    settings: Settings,
+    sandbox_factory: Callable[..., BwrapSandbox],
+) -> None:
+    """The same correct service, with and without one lock held across Paystream's answer."""
+    declared = read_plan(pack)[1].upstream_latency
+    assert declared is not None and read_plan(quick_pack)[1].upstream_latency == declared
+
+    def relative_capacity(start: str) -> float:
+        sandbox = sandbox_factory()
+        shutil.copytree(LOCK_SHOP, sandbox.workspace, dirs_exist_ok=True)
+        (sandbox.workspace / "proofwork.toml").write_text(f'[service]\nstart = "{start}"\n')
+        outdir = sandbox.workspace.parent / "out"
+        outdir.mkdir()
+        deps = quick_pack.spec.runtime.dependencies
+        ctx = ProbeContext(
+            sandbox.workspace,
+            sandbox,
+            runtime.environment(settings, sandbox.workspace, extra=deps),
+            settings,
+            Budget(600),
+            outdir,
+            challenge=quick_pack,
+            submission_sha256=intake.submission_sha256(sandbox.workspace),
+        )
+        evidence = LoadProbe().run(ctx)
+        assert evidence.status == Status.OK, evidence.error
+        assert evidence.metrics["load.error_rate_max"] == 0.0
+        relative = evidence.metrics["load.relative_capacity"]
+        assert isinstance(relative, float)
+        return relative
+
+    serve = "python -m uvicorn app:app --host 127.0.0.1 --port $PORT --log-level warning"
+    locked = relative_capacity(f"exec env LOCK=global {serve}")
+    unlocked = relative_capacity(f"exec {serve}")
+    threshold = level_threshold(quick_pack, "production_readiness", 3, "load.relative_capacity")
+    assert locked < threshold < unlocked, (locked, threshold, unlocked)

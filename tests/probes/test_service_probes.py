@@ -255,6 +255,20 @@ def test_each_orphan_charge_and_stock_drift_is_a_finding_with_its_numbers() -> N
     assert back[1] == Severity.CRITICAL and "can be sold twice" in back[2]
 
 
+def test_orders_acknowledged_during_a_burst_and_lost_count_with_the_others() -> None:
+    read = {"method": "GET", "url": "http://127.0.0.1:8000/orders/o1", "status": 404}
+    lost = [{"id": "o1", "read": read, "placed": {}}]
+    evidence = Evidence("durability")
+    DurabilityProbe().measure(evidence, {}, {"kill": QUIET_KILL, "crashes": crashes(lost=lost)})
+    assert evidence.metrics["durability.lost"] == 1
+    (finding,) = evidence.findings
+    assert finding.rule == "durability.lost" and finding.severity == Severity.CRITICAL
+    assert finding.message.startswith(
+        "1 of 20 orders acknowledged while others were in flight were lost after 2 kill -9"
+    )
+    assert finding.snippet is not None and "→ 404" in finding.snippet
+
+
 def test_a_service_that_does_not_come_back_from_a_kill_in_flight() -> None:
     evidence = Evidence("durability")
     results = {"rounds": [{"orders": 24, "in_flight_at_kill": 5}], "came_back": False}

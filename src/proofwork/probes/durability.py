@@ -56,23 +56,9 @@ class DurabilityProbe(HarnessedFaultProbe):
         if not kill.get("came_back", True):
             message = f"After kill -9 the service did not start again: {kill.get('error')}"
             return [self.finding("not_back", Severity.CRITICAL, message)]
-        found = []
-        lost, changed = kill.get("lost") or [], kill.get("changed") or []
+        when = "when the process was killed (kill -9) and started again on the same DATA_DIR"
+        found = loss_findings(self, kill, "acknowledged orders", when)
         acknowledged = kill.get("acknowledged", 0)
-        if lost:
-            message = (
-                f"{len(lost)} of {acknowledged} acknowledged orders were lost when the "
-                f"process was killed (kill -9) and started again on the same DATA_DIR; "
-                f"for example {lost[0]['id']}"
-            )
-            found.append(self.finding("lost", Severity.CRITICAL, message, lost[0]["read"]))
-        if changed:
-            first = changed[0]
-            message = (
-                f"{len(changed)} acknowledged orders read back differently after kill -9 and "
-                f"a restart; {first['id']}: {first['change']}"
-            )
-            found.append(self.finding("changed", Severity.HIGH, message, first["read"]))
         if "stock_after" in kill and kill["stock_after"] != kill["stock_expected"]:
             now = kill["stock_after"]
             message = (
@@ -179,7 +165,8 @@ def crash_findings(probe: DurabilityProbe, crashes: dict[str, Any]) -> list[Find
     for reference, times in sorted((crashes.get("charged_twice") or {}).items())[:MOST_FINDINGS]:
         message = f"Order {reference} was charged {times} times at Paystream; {context}"
         found.append(probe.finding("double_charge", Severity.CRITICAL, message))
-    found += _in_flight_losses(probe, crashes, context)
+    orders = "orders acknowledged while others were in flight"
+    found += loss_findings(probe, crashes, orders, context)
     if crashes.get("unreconciled"):
         message = (
             "Stock could not be reconciled after kill -9 with orders in flight: the service "
@@ -232,22 +219,22 @@ def _drift(probe: DurabilityProbe, drift: dict[str, Any], context: str) -> Findi
     return probe.finding("stock_drift", Severity.CRITICAL, message)
 
 
-def _in_flight_losses(
-    probe: DurabilityProbe, crashes: dict[str, Any], context: str
+def loss_findings(
+    probe: DurabilityProbe, part: dict[str, Any], orders: str, when: str
 ) -> list[Finding]:
+    """One finding for the acknowledged `orders` that were lost `when`, one for those changed."""
     found = []
-    lost, changed = crashes.get("lost") or [], crashes.get("changed") or []
+    lost, changed = part.get("lost") or [], part.get("changed") or []
     if lost:
         message = (
-            f"{len(lost)} of {crashes['acknowledged']} orders acknowledged while others were in "
-            f"flight were lost {context}; for example {lost[0]['id']}"
+            f"{len(lost)} of {part.get('acknowledged', 0)} {orders} were lost {when}; "
+            f"for example {lost[0]['id']}"
         )
         found.append(probe.finding("lost", Severity.CRITICAL, message, lost[0]["read"]))
     if changed:
         first = changed[0]
-        message = (
-            f"{len(changed)} orders acknowledged while others were in flight read back "
-            f"differently {context}; {first['id']}: {first['change']}"
+        message = f"{len(changed)} {orders} read back differently {when}; {first['id']}: "
+        found.append(
+            probe.finding("changed", Severity.HIGH, message + first["change"], first["read"])
         )
-        found.append(probe.finding("changed", Severity.HIGH, message, first["read"]))
     return found
