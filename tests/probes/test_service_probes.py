@@ -399,3 +399,12 @@ def test_the_starter_has_no_health_check_plain_logs_and_no_data_dir(measure: Mea
         "operability.env_config",
     }
     assert expected <= rules(evidence)
+
+
+def test_kills_in_flight_left_out_for_lack_of_time_are_said_and_measure_nothing() -> None:
+    evidence = Evidence("durability")
+    skipped = {"rounds": [], "came_back": True, "skipped": "no time left in the budget"}
+    DurabilityProbe().measure(evidence, {}, {"kill": QUIET_KILL, "crashes": skipped})
+    assert "durability.orphan_charges" not in evidence.metrics
+    (finding,) = evidence.findings
+    assert finding.rule == "durability.crashes_not_run" and finding.severity == Severity.INFO

@@ -155,6 +155,9 @@ def crash_findings(probe: DurabilityProbe, crashes: dict[str, Any]) -> list[Find
             f"{crashes.get('error')}"
         )
         return [probe.finding("not_back", Severity.CRITICAL, message)]
+    if crashes.get("skipped"):
+        message = f"The kills while orders are in flight were not run: {crashes['skipped']}"
+        return [probe.finding("crashes_not_run", Severity.INFO, message)]
     if "sent" not in crashes:
         return []
     context = _context(crashes)
