@@ -100,7 +100,7 @@ class LoadProbe:
     def applies(self, ctx: ProbeContext) -> bool:
         """Only when grading against a challenge pack whose load.toml declares a traffic mix
         (the pack also has the reference to compare with)."""
-        if not isinstance(ctx.challenge, Pack):
+        if not isinstance(ctx.challenge, Pack) or not ctx.challenge.path(PLAN_FILE).is_file():
             return False
         try:
             return "request" in tomllib.loads(ctx.challenge.path(PLAN_FILE).read_text())
