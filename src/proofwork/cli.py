@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -365,6 +366,24 @@ def audit_command(
     console.print(
         f"\nJSON: [bold]{paths[0]}[/]\nHTML: [bold]{paths[1]}[/]\nSARIF: [bold]{paths[2]}[/]"
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run a Celery worker (scale-out): grade runs rung for on PROOFWORK_BROKER_URL."""
+    from proofwork.jobs import distributed
+
+    settings = settings_or_fail()
+    if not settings.broker_url:
+        fail("set PROOFWORK_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to run a worker")
+    _current_store_or_fail(settings)
+    cores = settings.worker_cores or os.cpu_count() or 1
+    console.print(
+        f"proofwork worker: broker {store.describe_url(settings.broker_url)} · store "
+        f"{store.describe_url(settings.store_url)} · {cores} core(s)",
+        highlight=False,
+    )
+    distributed.run_worker(settings, cores)
 
 
 @app.command()

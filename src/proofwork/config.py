@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     blobs: Literal["auto", "folder", "database"] = Field(
         "auto", description="Where submissions and reports go; auto: folder on SQLite, else rows."
     )
+    broker_url: str = Field(
+        "", description="Redis URL of the Celery broker (scale-out); empty: embedded workers."
+    )
     worker_cores: int = Field(0, ge=0, description="Cores a worker grades on; 0: all of them.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often a running run heartbeats.")
     stale_after_s: float = Field(

@@ -162,7 +162,7 @@ def test_a_worker_that_lost_its_run_writes_no_report(
     _wait_for(lambda: ("probe-start", "tests") in _events(fresh_store, run_id))
     # Another worker decides the first one died and takes the run over.
     with unit_of_work(fresh_store.factory) as session:
-        assert queue.reclaim_stale(session, stale_after_s=0, max_attempts=3) == 1
+        assert queue.reclaim_stale(session, stale_after_s=0, max_attempts=3) == [run_id]
         taken = queue.claim_next(session, worker="new", free_cores=1)
     assert taken is not None and taken.attempt == 2
     thread.join()

@@ -28,7 +28,7 @@ def _go_stale(store: Store, run_id: str) -> None:
 
 def _reclaim(store: Store, max_attempts: int = 3) -> int:
     with unit_of_work(store.factory) as session:
-        return queue.reclaim_stale(session, stale_after_s=30, max_attempts=max_attempts)
+        return len(queue.reclaim_stale(session, stale_after_s=30, max_attempts=max_attempts))
 
 
 def test_claims_take_the_oldest_queued_run_first(fresh_store: Store, enqueue: Enqueue) -> None:

@@ -64,6 +64,18 @@ def enqueue(
     return run
 
 
+def _claimed(worker: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "state": RunState.RUNNING,
+        "worker": worker,
+        "attempts": Run.attempts + 1,
+        "heartbeat_at": now,
+        "started_at": now,
+        "phase": "claimed",
+    }
+
+
 def claim_next(session: Session, *, worker: str, free_cores: int) -> Claim | None:
     """Take the oldest queued run that fits in `free_cores`, or None when there is none."""
     for _ in range(5):  # another worker may take the row we picked; pick again
@@ -75,18 +87,10 @@ def claim_next(session: Session, *, worker: str, free_cores: int) -> Claim | Non
         ).first()
         if candidate is None:
             return None
-        now = utcnow()
         taken = session.execute(
             update(Run)
             .where(Run.id == candidate.id, Run.state == RunState.QUEUED)
-            .values(
-                state=RunState.RUNNING,
-                worker=worker,
-                attempts=Run.attempts + 1,
-                heartbeat_at=now,
-                started_at=now,
-                phase="claimed",
-            )
+            .values(**_claimed(worker))
         )
         if _changed(taken):
             return Claim(candidate.id, worker, candidate.attempts + 1)
@@ -154,11 +158,12 @@ def release(session: Session, claim: Claim) -> bool:
     return bool(_changed(result))
 
 
-def reclaim_stale(session: Session, *, stale_after_s: float, max_attempts: int) -> int:
-    """Requeue running runs whose heartbeat went stale, or fail those out of attempts."""
+def reclaim_stale(session: Session, *, stale_after_s: float, max_attempts: int) -> list[str]:
+    """Requeue running runs whose heartbeat went stale, or fail those out of attempts; the ids
+    of the runs changed."""
     cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
     stale = (Run.state == RunState.RUNNING, Run.heartbeat_at < cutoff)
-    failed = session.execute(
+    failed = session.scalars(
         update(Run)
         .where(*stale, Run.attempts >= max_attempts)
         .values(
@@ -170,13 +175,45 @@ def reclaim_stale(session: Session, *, stale_after_s: float, max_attempts: int) 
                 f"{max_attempts} times; not retried again"
             ),
         )
-    )
-    requeued = session.execute(
+        .returning(Run.id)
+    ).all()
+    requeued = session.scalars(
         update(Run)
         .where(*stale, Run.attempts < max_attempts)
         .values(state=RunState.QUEUED, worker=None, queued_at=utcnow(), phase="requeued")
+        .returning(Run.id)
+    ).all()
+    return [*failed, *requeued]
+
+
+def claim_run(session: Session, run_id: str, *, worker: str) -> Claim | None:
+    """Claim this run if it is still queued (a message named it), else None."""
+    attempts = session.scalar(
+        update(Run)
+        .where(Run.id == run_id, Run.state == RunState.QUEUED)
+        .values(**_claimed(worker))
+        .returning(Run.attempts)
     )
-    return _changed(failed) + _changed(requeued)
+    return None if attempts is None else Claim(run_id, worker, attempts)
+
+
+def mark_rung(session: Session, run_ids: list[str]) -> None:
+    """Note that a message was sent for these runs now."""
+    session.execute(update(Run).where(Run.id.in_(run_ids)).values(dispatched_at=utcnow()))
+
+
+def unrung(session: Session, *, older_than_s: float) -> list[str]:
+    """Queued runs no message was sent for in `older_than_s` (marked as rung now)."""
+    cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
+    due = (Run.dispatched_at.is_(None)) | (Run.dispatched_at < cutoff)
+    return list(
+        session.scalars(
+            update(Run)
+            .where(Run.state == RunState.QUEUED, due)
+            .values(dispatched_at=utcnow())
+            .returning(Run.id)
+        )
+    )
 
 
 def cancel(session: Session, run_id: str) -> RunState | None:

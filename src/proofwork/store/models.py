@@ -269,6 +269,8 @@ class Run(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[dt.datetime | None]
+    # When a message was last sent for it (scale-out: a lost message is sent again).
+    dispatched_at: Mapped[dt.datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     phase: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
