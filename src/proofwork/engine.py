@@ -89,7 +89,8 @@ def grade(request: GradeRequest) -> Report:
         version=__version__,
     )
     if pack is not None:
-        report.signals = [s.to_json() for s in signals.score(pack, report.metrics, list(review))]
+        scored = signals.score(pack, report.metrics, list(review), report.untrusted)
+        report.signals = [s.to_json() for s in scored]
     return report
 
 

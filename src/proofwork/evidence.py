@@ -50,6 +50,12 @@ class Finding:
         return data
 
 
+TAMPERING = "integrity.tampering"
+# Figures that come from inside the candidate's test process, and so fall with its honesty:
+# the mutation probe runs the same suite with the same hooks as the tests probe.
+TAINTS = {"tests": ("tests", "mutation"), "mutation": ("mutation",)}
+
+
 # Artifacts are bounded: a probe keeps logs and raw tool output, never unbounded streams.
 ARTIFACT_LIMIT = 64 * 1024
 
@@ -139,10 +145,26 @@ class Report:
             key=lambda f: (-f.severity.rank, f.probe, f.path or "", f.line or 0, f.rule),
         )
 
+    @property
+    def untrusted(self) -> list[str]:
+        """Probes whose figures are untrusted because tampering was found in a run."""
+        tampered = {f.probe for f in self.findings if f.rule == TAMPERING}
+        return sorted({p for probe in tampered for p in TAINTS.get(probe, (probe,))})
+
+    def integrity(self) -> dict[str, Any]:
+        """Whether the candidate's code was caught forging its own results, and the evidence."""
+        evidence = [f.to_json() for f in self.findings if f.rule == TAMPERING]
+        return {
+            "status": "tampering" if evidence else "clean",
+            "untrusted": self.untrusted,
+            "evidence": evidence,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The canonical report document (`proofwork.report/1`)."""
         return {
             "schema": SCHEMA,
+            "integrity": self.integrity(),
             "version": self.version,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),

@@ -82,7 +82,7 @@ def requirements(name: str) -> list[str]:
 
 
 # Modules of ours that a runtime carries in its site-packages (the pytest plugin).
-PLUGINS = {"base": ("proofwork_pytest.py", "proofwork_mutate.py")}
+PLUGINS = {"base": ("proofwork_pytest.py", "proofwork_mutate.py", "proofwork_ledger.py")}
 
 
 def _plugin_text(name: str) -> str:

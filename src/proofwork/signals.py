@@ -122,8 +122,40 @@ def awaiting_review(name: str, pack: Pack, available: list[str]) -> Signal:
     )
 
 
-def score(pack: Pack, metrics: dict[str, MetricValue], material: list[str]) -> list[Signal]:
-    """Every signal of the pack: machine-scored from metrics, human-scored awaiting review."""
-    signals = [score_machine(n, s, metrics) for n, s in pack.spec.signals.items()]
+def untrusted_signal(name: str, spec: SignalSpec, untrusted: list[str]) -> Signal:
+    """Level 0: a signal resting on figures the candidate's code was caught forging earns
+    nothing from them (the report's integrity section says what was found)."""
+    lowest = spec.levels[0]
+    figures = " and ".join(untrusted)
+    return Signal(
+        name,
+        spec.title,
+        SCORED,
+        level=lowest.level,
+        label=lowest.label,
+        description=lowest.description,
+        evidence=[f"the {figures} figures are untrusted: tampering was detected in the run"],
+        next_level=["a run in which the suite does not rewrite its own results"],
+    )
+
+
+def _rests_on(spec: SignalSpec, untrusted: list[str]) -> bool:
+    metrics = {c.metric for lv in spec.levels for c in lv.require}
+    return any(m.split(".", 1)[0] in untrusted for m in metrics)
+
+
+def score(
+    pack: Pack,
+    metrics: dict[str, MetricValue],
+    material: list[str],
+    untrusted: list[str] | None = None,
+) -> list[Signal]:
+    """Every signal of the pack: machine-scored from metrics, human-scored awaiting review;
+    those resting on `untrusted` probes' figures at level 0."""
+    tainted = untrusted or []
+    signals = [
+        untrusted_signal(n, s, tainted) if _rests_on(s, tainted) else score_machine(n, s, metrics)
+        for n, s in pack.spec.signals.items()
+    ]
     signals += [awaiting_review(n, pack, material) for n in HUMAN_SIGNALS]
     return signals

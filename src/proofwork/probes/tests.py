@@ -9,12 +9,14 @@ Failing tests are re-run once: a test that then passes is counted as flaky.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from defusedxml import ElementTree
 
 from proofwork.evidence import Evidence, Finding, Severity, Status
+from proofwork.integrity import witness
+from proofwork.integrity.canary import Canary
 from proofwork.probes.base import OUT, ProbeContext
 from proofwork.sandbox.base import ExecResult, MiB
 from proofwork.sandbox.process import read_capped
@@ -63,14 +65,16 @@ class Counts:
     errors: int = 0
     skipped: int = 0
     time_s: float = 0.0
+    canaries: dict[str, str] = field(default_factory=dict)  # role -> outcome, not counted
 
     @property
     def total(self) -> int:
         return self.passed + self.failed + self.errors + self.skipped
 
 
-def parse_junit(raw: bytes) -> Counts:
-    """Count outcomes from pytest's JUnit XML, one per testcase (failure wins over error)."""
+def parse_junit(raw: bytes, canary: Canary | None = None) -> Counts:
+    """Count outcomes from pytest's JUnit XML, one per testcase (failure wins over error);
+    the grader's canary tests are kept apart, not counted."""
     root = ElementTree.fromstring(raw)
     counts = Counts()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
@@ -78,14 +82,21 @@ def parse_junit(raw: bytes) -> Counts:
         counts.time_s += float(suite.get("time") or 0)
         for case in suite.iter("testcase"):
             tags = {child.tag for child in case}
-            if "failure" in tags:
-                counts.failed += 1
-            elif "error" in tags:
-                counts.errors += 1
-            elif "skipped" in tags:
-                counts.skipped += 1
+            outcome = (
+                "failed"
+                if "failure" in tags
+                else "error"
+                if "error" in tags
+                else "skipped"
+                if "skipped" in tags
+                else "passed"
+            )
+            role = canary.names(case.get("name") or "") if canary else None
+            if role is not None:
+                counts.canaries[role] = outcome
             else:
-                counts.passed += 1
+                key = "errors" if outcome == "error" else outcome
+                setattr(counts, key, getattr(counts, key) + 1)
     return counts
 
 
@@ -116,22 +127,29 @@ class TestsProbe:
         return any(ctx.workspace.rglob("*.py"))
 
     def run(self, ctx: ProbeContext) -> Evidence:
-        """Run the suite under coverage, read the results back, re-run failures once."""
+        """Run the suite under coverage, read the results back, re-run failures once, and
+        cross-check what the suite said about itself (see `proofwork.integrity`)."""
         evidence = Evidence(self.name)
         source = ctx.environment.source_roots[0]
         (ctx.outdir / "coveragerc").write_text(coverage_rc(source))
-        suite = self._pytest(ctx, share=0.6)
+        canary = Canary.new()
+        suite = self._pytest(ctx, share=0.6, canary=canary)
         evidence.add_artifact("pytest.log", suite.text() + suite.text("stderr"))
         evidence.stopped.extend(suite.stopped)
         junit = read_capped(ctx.outdir / "junit.xml", 32 * MiB)
-        if junit is None:
+        counts = parse_junit(junit, canary) if junit is not None else None
+        outcomes, canary_said = _apart(self._outcomes(ctx, "outcomes.json"), canary)
+        judgement = witness.check(ctx, canary, suite, junit, counts, canary_said)
+        if counts is None:
+            evidence.findings.extend(judgement.findings)
             return self._no_results(evidence, suite)
-        counts = parse_junit(junit)
-        outcomes = self._outcomes(ctx, "outcomes.json")
         evidence.metrics.update(self._count_metrics(counts, suite))
         evidence.metrics.update(self._coverage(ctx, evidence))
-        flaky = self._flaky(ctx, outcomes)
+        flaky, hidden = self._rerun(ctx, outcomes, judgement.hidden)
+        judgement.findings.extend(witness.judge_hidden(judgement.hidden, hidden))
         evidence.metrics["tests.flaky"] = len(flaky)
+        evidence.metrics["tests.trusted"] = not judgement.tampered
+        evidence.findings.extend(judgement.findings)
         evidence.findings.extend(self._findings(outcomes, flaky))
         if counts.total == 0:
             evidence.findings.append(
@@ -142,18 +160,30 @@ class TestsProbe:
             evidence.error = f"the test suite did not finish within {suite.wall_s:.0f}s"
         return evidence
 
-    def _pytest(self, ctx: ProbeContext, share: float, nodeids: tuple[str, ...] = ()) -> ExecResult:
+    def _pytest(
+        self,
+        ctx: ProbeContext,
+        share: float,
+        nodeids: tuple[str, ...] = (),
+        canary: Canary | None = None,
+    ) -> ExecResult:
         env = {**ctx.environment.env, "COVERAGE_RCFILE": f"{OUT}/coveragerc"}
+        witnessed = ["-p", "proofwork_ledger"]
         if nodeids:
-            argv = [ctx.environment.python, "-m", "pytest", *PYTEST_ARGS, *nodeids]
+            argv = [ctx.environment.python, "-m", "pytest", *PYTEST_ARGS, *witnessed, *nodeids]
             env["PROOFWORK_OUTCOMES"] = f"{OUT}/rerun.json"
+            env["PROOFWORK_LEDGER"] = f"{OUT}/rerun-ledger.json"
+            env["PROOFWORK_KEEP"] = f"{OUT}/{witness.KEEP_FILE}"
         else:
             argv = [ctx.environment.python, "-m", "coverage", "run", f"--rcfile={OUT}/coveragerc"]
-            argv += ["-m", "pytest", *PYTEST_ARGS, f"--junitxml={OUT}/junit.xml"]
+            argv += ["-m", "pytest", *PYTEST_ARGS, *witnessed, f"--junitxml={OUT}/junit.xml"]
             # The same run records which tests cover which lines (and how long each takes), so
             # the mutation probe need not run the suite instrumented a second time.
             argv += ["-p", "proofwork_mutate", f"--proofwork-map={OUT}/{MAP_FILE}"]
             env["PROOFWORK_OUTCOMES"] = f"{OUT}/outcomes.json"
+            env["PROOFWORK_LEDGER"] = f"{OUT}/{witness.LEDGER_FILE}"
+            if canary is not None:
+                env["PROOFWORK_CANARY"] = canary.env
         wanted = ctx.budget.remaining_s * share
         return ctx.sandbox.run(argv, limits=ctx.limits(wanted), env=env, mounts=ctx.mounts())
 
@@ -180,7 +210,10 @@ class TestsProbe:
             "tests.total": counts.total,
             "tests.duration_s": round(counts.time_s, 3),
             "tests.wall_s": round(suite.wall_s, 3),
-            "tests.exit_code": suite.exit_code,
+            # The grader's failing canary makes an honest run end with 1 when nothing else failed.
+            "tests.exit_code": 0
+            if suite.exit_code == 1 and not (counts.failed or counts.errors)
+            else suite.exit_code,
         }
 
     def _coverage(self, ctx: ProbeContext, evidence: Evidence) -> dict[str, float | int]:
@@ -209,13 +242,19 @@ class TestsProbe:
             else {}
         )
 
-    def _flaky(self, ctx: ProbeContext, outcomes: dict[str, dict[str, Any]]) -> set[str]:
+    def _rerun(
+        self, ctx: ProbeContext, outcomes: dict[str, dict[str, Any]], hidden: list[str]
+    ) -> tuple[set[str], dict[str, dict[str, Any]]]:
+        """Failures once more (those that pass are flaky), with the tests the suite kept out of
+        its own run put back in: (flaky tests, outcomes of the hidden ones)."""
         failed = tuple(n for n, o in outcomes.items() if o.get("outcome") == "failed")[:RERUN_MAX]
-        if not failed or ctx.budget.remaining_s < 5:
-            return set()
-        self._pytest(ctx, share=0.2, nodeids=failed)
+        if not (failed or hidden) or ctx.budget.remaining_s < 5:
+            return set(), {}
+        (ctx.outdir / witness.KEEP_FILE).write_text(json.dumps(hidden))
+        self._pytest(ctx, share=0.2, nodeids=(*failed, *hidden))
         rerun = self._outcomes(ctx, "rerun.json")
-        return {n for n in failed if rerun.get(n, {}).get("outcome") == "passed"}
+        flaky = {n for n in failed if rerun.get(n, {}).get("outcome") == "passed"}
+        return flaky, {n: rerun[n] for n in hidden if n in rerun}
 
     def _findings(self, outcomes: dict[str, dict[str, Any]], flaky: set[str]) -> list[Finding]:
         findings = []
@@ -246,6 +285,20 @@ class TestsProbe:
             snippet=str(outcome.get("message") or "")[-2000:] or None,
             probe=self.name,
         )
+
+
+def _apart(
+    outcomes: dict[str, dict[str, Any]], canary: Canary
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The suite's own outcomes, and the canaries' (by role) as the outcomes file gave them."""
+    own, said = {}, {}
+    for nodeid, outcome in outcomes.items():
+        role = canary.names(nodeid)
+        if role is None:
+            own[nodeid] = outcome
+        else:
+            said[role] = str(outcome.get("outcome"))
+    return own, said
 
 
 def _last_line(result: ExecResult) -> str:

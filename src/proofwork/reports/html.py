@@ -93,6 +93,7 @@ def _context(report: Report) -> dict[str, Any]:
     findings = [f for f in report.findings if not (mutation and is_listed_survivor(f))]
     return {
         "report": report,
+        "integrity": report.integrity(),
         "short_sha": report.submission.sha256[:SHORT_SHA],
         "challenge": report.challenge or "generic",
         "started": _format_date(report.started_at),

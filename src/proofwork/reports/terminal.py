@@ -110,7 +110,10 @@ def plain(text: str) -> str:
 
 
 def render_summary(report: Report, console: Console) -> None:
-    """Print the probes table, the headline metrics, the signals and the top findings."""
+    """Print any tampering first, then the probes table, the headline metrics, the signals
+    and the top findings."""
+    if report.untrusted:
+        console.print(_tampering_banner(report))
     console.print(_probes_table(report.evidence))
     console.print(_headline_line(report))
     if report.signals:
@@ -121,6 +124,16 @@ def render_summary(report: Report, console: Console) -> None:
         console.print(_findings_table(findings[:TOP_FINDINGS], total=len(findings)))
     else:
         console.print("No findings.")
+
+
+def _tampering_banner(report: Report) -> Text:
+    figures = " and ".join(report.untrusted)
+    title = f" TAMPERING DETECTED: the {figures} figures are untrusted "
+    banner = Text(title, style="bold white on red")
+    for finding in report.integrity()["evidence"]:
+        where = f" ({finding['path']}:{finding['line']})" if finding.get("path") else ""
+        banner.append(f"\n  • {plain(finding['message'])}{plain(where)}", style="bold red")
+    return banner
 
 
 def _probes_table(evidence: list[Evidence]) -> Table:
