@@ -42,8 +42,8 @@ def _project(workdir: Path, forgery: str) -> Path:
     return project
 
 
-def _grade(project: Path, settings: Settings) -> Report:
-    return grade(GradeRequest(source=project, settings=settings, probes=["tests"]))
+def _grade(project: Path, settings: Settings, probes: tuple[str, ...] = ("tests",)) -> Report:
+    return grade(GradeRequest(source=project, settings=settings, probes=list(probes)))
 
 
 def _tampering(report: Report) -> list[str]:
@@ -66,8 +66,9 @@ def test_a_forgery_is_caught_and_its_figures_are_untrusted(
 def test_the_forgerys_base_project_alone_is_clean(workdir: Path, settings: Settings) -> None:
     project = workdir / "base"
     shutil.copytree(FORGERIES / "base", project)
-    report = _grade(project, settings)
-    assert _tampering(report) == []
+    report = _grade(project, settings, ("tests", "mutation"))
+    assert [f.message for f in report.findings if f.rule.startswith("integrity.")] == []
+    assert report.metrics["mutation.killed"] > 0
     assert report.metrics["tests.passed"] == 2
     assert report.metrics["tests.failed"] == 2
     assert report.metrics["tests.trusted"] is True
@@ -84,3 +85,13 @@ def test_honest_suites_with_hooks_are_not_accused(project: Path, settings: Setti
     assert _tampering(report) == []
     assert report.metrics["tests.trusted"] is True
     assert report.metrics["tests.total"] >= 1
+
+
+def test_a_suite_that_fails_under_the_mutation_runner_is_caught(
+    workdir: Path, settings: Settings
+) -> None:
+    report = _grade(_project(workdir, "mutation_killall"), settings, ("tests", "mutation"))
+    assert report.metrics["mutation.score_percent"] == 100.0  # what the forgery was after
+    assert report.to_json()["integrity"]["untrusted"] == ["mutation"]
+    assert any("control mutants" in m for m in _tampering(report))
+    assert report.metrics["tests.trusted"] is True

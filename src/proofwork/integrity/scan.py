@@ -50,6 +50,7 @@ GRADER = re.compile(
     r"xmlpath|LogXML|junitxml",
     re.IGNORECASE,
 )
+DROPS = frozenset({"items.remove", "items.pop", "items.clear"})
 STARTUP = ("sitecustomize.py", "usercustomize.py")
 MAX_PTH_BYTES = 64 * 1024
 
@@ -188,6 +189,8 @@ class Visitor(ast.NodeVisitor):
             self._exit(node, name)
         if name.endswith("pytest_deselected"):
             self.hit(node, "Deselects tests from its own code.", False)
+        if self.hook == "pytest_collection_modifyitems" and name in DROPS:
+            self.hit(node, "Removes collected tests in its own code.", False)
         self.generic_visit(node)
 
     def visit_Raise(self, node: ast.Raise) -> None:
@@ -209,7 +212,7 @@ class Visitor(ast.NodeVisitor):
         if self.hook == "pytest_collection_modifyitems":
             for target in node.targets:
                 if isinstance(target, ast.Subscript) and _dotted(target.value) == "items":
-                    self.hit(node, "Replaces the collected tests in its own code.", False)
+                    self.hit(node, "Removes collected tests in its own code.", False)
         self.generic_visit(node)
 
 

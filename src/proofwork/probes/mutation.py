@@ -22,6 +22,7 @@ from proofwork.analysis import sources
 from proofwork.analysis.sources import SourceFile
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
+from proofwork.integrity import controls
 from proofwork.mutation.coverage_map import CoverageMap, MapError, plan_entry
 from proofwork.mutation.model import Generated, Mutant, Outcome, Result
 from proofwork.mutation.mutants import generate
@@ -97,6 +98,7 @@ class MutationProbe:
         self.only = only  # globs of relative paths to mutate (default: all source)
         self.run_args = [*PYTEST_ARGS, *pytest_args]
         self._hashes: dict[str, str] = {}
+        self._texts: dict[str, str] = {}
 
     def applies(self, ctx: ProbeContext) -> bool:
         """Any source file to mutate."""
@@ -116,6 +118,7 @@ class MutationProbe:
         # The runner checks each file against the text the mutants were planted in (the
         # suite may rewrite files), so hashes are taken now, before anything runs.
         self._hashes = {f.path: hashlib.sha256(f.text.encode()).hexdigest() for f in files}
+        self._texts = {f.path: f.text for f in files}
         clock = time.monotonic()
         generated = generate(files, profile=self.profile, exclude=EXCLUDE_ALSO)
         measured.generated = generated
@@ -213,6 +216,8 @@ class MutationProbe:
             if covering[m.id]
         ]
         raw: dict[str, Any] = {"results": {}, "cutoff": len(order), "notes": []}
+        next_id = max(m.id for m in mutants) + 1
+        planned, control_ids = controls.add(planned, self._texts, next_id)
         if planned:
             wall = deadline - time.monotonic()
             self._write_plan(ctx, mutants, planned, cmap, wall - SETTLE_S)
@@ -225,6 +230,7 @@ class MutationProbe:
                 evidence.error = f"the mutant run wrote no results (exit code {done.exit_code})"
                 read = {"results": {}, "cutoff": 0, "notes": []}
             raw = read
+            evidence.findings.extend(controls.judge(control_ids, raw["results"]))
         return _collect(order, covering, cmap, raw)
 
     def _write_plan(
