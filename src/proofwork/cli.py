@@ -325,7 +325,7 @@ def audit_command(
     ] = False,
 ) -> None:
     """Audit a repository: hotspots, knowledge, tests, monitoring, traffic; where to invest."""
-    from proofwork.audit import AuditError, AuditRequest, audit, parse_window
+    from proofwork.audit.run import AuditError, AuditRequest, audit, parse_window
     from proofwork.reports.audit_html import write_audit_html
     from proofwork.reports.audit_terminal import history_progress, render_audit_summary
     from proofwork.reports.json_report import write_document

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Request, Route, sync_playwright
 from test_known_history import build
 from typer.testing import CliRunner
 
-from proofwork.audit import AuditReport, AuditRequest, audit
+from proofwork.audit.run import AuditReport, AuditRequest, audit
 from proofwork.cli import app
 from proofwork.config import Settings
 from proofwork.reports.audit_html import write_audit_html

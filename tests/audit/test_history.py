@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from gitrepo import GitRepo
 
-from proofwork.audit import AuditError, AuditRequest, audit
 from proofwork.audit.git import Git
 from proofwork.audit.history import is_bot, read_history
 from proofwork.audit.lineage import fold
+from proofwork.audit.run import AuditError, AuditRequest, audit
 from proofwork.config import Settings
 from proofwork.reports.json_report import AUDIT_SCHEMA_RESOURCE, validate
 

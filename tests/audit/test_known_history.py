@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from gitrepo import GitRepo
 
-from proofwork.audit import AuditRequest, audit
+from proofwork.audit.run import AuditRequest, audit
 from proofwork.config import Settings
 from proofwork.reports.json_report import AUDIT_SCHEMA_RESOURCE, validate
 

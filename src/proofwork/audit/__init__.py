@@ -1,12 +1,5 @@
-"""Auditing a team's repository: history, hotspots, knowledge, tests, monitoring, traffic."""
+"""Auditing a team's repository: history, hotspots, knowledge, tests, monitoring, traffic.
 
-from proofwork.audit.run import (
-    SCHEMA,
-    AuditError,
-    AuditReport,
-    AuditRequest,
-    audit,
-    parse_window,
-)
-
-__all__ = ["SCHEMA", "AuditError", "AuditReport", "AuditRequest", "audit", "parse_window"]
+The entry point is `proofwork.audit.run.audit`; this package imports nothing on its own, so the
+history pass can be used without loading the engine.
+"""

@@ -13,6 +13,7 @@ reads only the commits added since (when the cached HEAD is an ancestor of the n
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -35,6 +36,7 @@ BOT = re.compile(
 )
 
 Progress = Callable[[int], None]
+PROGRESS_EVERY = 500  # commits between two progress reports
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,16 @@ class Commit:
     def author_key(self) -> str:
         """Who made it: the mailmapped name, case-folded, letters and digits only ("Mitch.Garnaat"
         is "Mitch Garnaat"); an empty name falls back to the email."""
-        return "".join(c for c in self.author.casefold() if c.isalnum()) or self.email.casefold()
+        return author_key(self.author, self.email)
 
 
+@functools.lru_cache(maxsize=65536)
+def author_key(name: str, email: str) -> str:
+    """The key of a name (see Commit.author_key); cached, as a history repeats its authors."""
+    return "".join(c for c in name.casefold() if c.isalnum()) or email.casefold()
+
+
+@functools.lru_cache(maxsize=65536)
 def is_bot(name: str, email: str) -> bool:
     """Whether an author is an automated committer."""
     return bool(BOT.search(name) or BOT.search(email.split("@", 1)[0]))
@@ -97,61 +106,62 @@ def display(text: str) -> str:
         return os.fsencode(text).decode("utf-8", errors="backslashreplace")
 
 
-class _Parser:
-    """Turns git's -z output, chunk by chunk, into Commit values."""
+def _tokens(chunks: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """git's -z output split on NUL, a list per chunk, the last token carried over."""
+    rest = b""
+    for chunk in chunks:
+        tokens = (rest + chunk).split(b"\0")
+        rest = tokens.pop()
+        yield tokens
+    if rest:
+        yield [rest]
 
-    def __init__(self) -> None:
-        self.rest = b""
-        self.header: tuple[str, int, str, str] | None = None
-        self.changes: list[Change] = []
-        self.pending: list[str] = []  # a status token and the paths read so far
-        self.undecodable = 0
-        self.clean = True
 
-    def feed(self, chunk: bytes) -> Iterator[Commit]:
-        tokens = (self.rest + chunk).split(b"\0")
-        self.rest = tokens.pop()
+def parse_log(chunks: Iterable[bytes], undecodable: list[int]) -> Iterator[Commit]:
+    """Commits from `git log -z --name-status` output, read positionally: after a status
+    token come exactly one path (two for a rename), so no path can pass for a header.
+    Counts commits with non-UTF-8 names or paths in `undecodable[0]`."""
+    header: tuple[str, int, str, str] | None = None
+    changes: list[Change] = []
+    clean = True
+    status, expect, paths = "", 0, []
+    for tokens in _tokens(chunks):
         for token in tokens:
-            yield from self.token(token)
+            if expect:
+                try:
+                    paths.append(token.decode("utf-8"))
+                except UnicodeDecodeError:
+                    paths.append(token.decode("utf-8", errors="surrogateescape"))
+                    clean = False
+                expect -= 1
+                if not expect:
+                    old = paths[0] if len(paths) == 2 else None
+                    changes.append(Change(status, paths[-1], old))
+                continue
+            if token[:1] == b"\n":
+                token = token.lstrip(b"\n")
+            if token[:1] == HEADER:
+                if header is not None:
+                    undecodable[0] += not clean
+                    yield Commit(*header, tuple(changes))
+                header, clean = _header(token[1:])
+                changes = []
+            elif token and header is not None:
+                status = chr(token[0])
+                expect, paths = (2 if status in "RC" else 1), []
+    if header is not None:
+        undecodable[0] += not clean
+        yield Commit(*header, tuple(changes))
 
-    def finish(self) -> Iterator[Commit]:
-        if self.rest:
-            yield from self.token(self.rest)
-        if self.header is not None:
-            yield self.commit()
 
-    def token(self, token: bytes) -> Iterator[Commit]:
-        if self.pending:
-            path, ok = decode(token)
-            self.clean &= ok
-            self.pending.append(path)
-            if len(self.pending) == (3 if self.pending[0][0] in "RC" else 2):
-                status, *paths = self.pending
-                old = paths[0] if len(paths) == 2 else None
-                self.changes.append(Change(status[0], paths[-1], old))
-                self.pending = []
-            return
-        token = token.lstrip(b"\n")
-        if token.startswith(HEADER):
-            if self.header is not None:
-                yield self.commit()
-            self.start(token[1:])
-        elif token and self.header is not None:
-            self.pending = [token.decode("ascii", errors="replace")]
-
-    def start(self, raw: bytes) -> None:
-        text, self.clean = decode(raw)
-        fields = text.split(FIELD)
-        name = FIELD.join(fields[2:-1])
-        self.header = (fields[0], int(fields[1]) if fields[1].isdigit() else 0, name, fields[-1])
-        self.changes = []
-
-    def commit(self) -> Commit:
-        sha, time, name, email = self.header or ("", 0, "", "")
-        if not self.clean:
-            self.undecodable += 1
-        self.header = None
-        return Commit(sha, time, name, email, tuple(self.changes))
+def _header(raw: bytes) -> tuple[tuple[str, int, str, str], bool]:
+    text, clean = decode(raw)
+    fields = text.split(FIELD)
+    if len(fields) < 4:
+        fields = [*fields, "", "", "", ""][:4]
+    name = FIELD.join(fields[2:-1])
+    time = int(fields[1]) if fields[1].isdigit() else 0
+    return (fields[0], time, name, fields[-1]), clean
 
 
 def log_args(revisions: str) -> list[str]:
@@ -175,24 +185,18 @@ def read_commits(
     git: Git, revisions: str, progress: Progress | None = None
 ) -> tuple[list[Commit], int, int]:
     """Non-merge, non-bot commits of `revisions`, newest first; bots skipped; undecodable."""
-    parser = _Parser()
     commits: list[Commit] = []
-    bots = 0
-
-    def keep(found: Iterable[Commit]) -> None:
-        nonlocal bots
-        for commit in found:
-            if is_bot(commit.author, commit.email):
-                bots += 1
-            else:
-                commits.append(commit)
-        if progress is not None:
+    bots, undecodable = 0, [0]
+    for commit in parse_log(git.stream(log_args(revisions)), undecodable):
+        if is_bot(commit.author, commit.email):
+            bots += 1
+        else:
+            commits.append(commit)
+        if progress is not None and (len(commits) + bots) % PROGRESS_EVERY == 0:
             progress(len(commits) + bots)
-
-    for chunk in git.stream(log_args(revisions)):
-        keep(parser.feed(chunk))
-    keep(parser.finish())
-    return commits, bots, parser.undecodable
+    if progress is not None:
+        progress(len(commits) + bots)
+    return commits, bots, undecodable[0]
 
 
 def head_of(git: Git) -> str | None:

@@ -101,7 +101,8 @@ def fold(commits: Sequence[Commit], head_files: set[str]) -> Lineages:
                 touch = Touch(commit.time, key, index, change.path, change.status == "A")
                 lineages.files[target].touches.append(touch)
                 touched.append(target)
-        _advance(alias, commit, current)
+        if any(change.status != "M" for change in commit.changes):
+            _advance(alias, commit, current)
         files = tuple(dict.fromkeys(touched))
         lineages.changesets.append(
             Changeset(commit.sha, commit.time, key, files, len(commit.changes))
