@@ -327,7 +327,7 @@ def audit_command(
     """Audit a repository: hotspots, knowledge, tests, monitoring, traffic; where to invest."""
     from proofwork.audit.run import AuditError, AuditRequest, audit, parse_window
     from proofwork.reports.audit_html import write_audit_html
-    from proofwork.reports.audit_terminal import history_progress, render_audit_summary
+    from proofwork.reports.audit_terminal import AuditProgress, render_audit_summary
     from proofwork.reports.json_report import write_document
     from proofwork.reports.sarif import write_sarif
 
@@ -343,12 +343,10 @@ def audit_command(
             inactive_months=inactive_months,
             run_probes=not no_tests,
         )
-        with history_progress(console) as bar:
-            task = bar.add_task("history", total=None)
-            request.on_history = lambda done, total: bar.update(task, completed=done, total=total)
-            with LiveProgress(console) as progress:
-                request.listener = progress.on_event
-                report = audit(request)
+        with AuditProgress(console) as progress:
+            request.on_history = progress.on_history
+            request.listener = progress.on_event
+            report = audit(request)
     except (AuditError, SandboxError) as exc:
         fail(str(exc))
         raise

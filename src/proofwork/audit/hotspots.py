@@ -84,6 +84,7 @@ def rank_hotspots(
     ]
     for spot in found:
         spot.score = spot.changes * spot.complexity
+    found = [spot for spot in found if spot.score]  # a file without functions is no hotspot
     found.sort(key=lambda h: (-h.score, -h.changes, h.path))
     return found[:limit]
 

@@ -91,7 +91,6 @@ def audit(request: AuditRequest) -> AuditReport:
     repo = audit_dir / "repo"
     try:
         submission = _ingest(request.source, repo, settings)
-        request.listener(engine.Event("phase", "history"))
         git = Git(repo, audit_dir / "home")
         (audit_dir / "home").mkdir(parents=True, exist_ok=True)
         total = _commit_count(git)

@@ -8,31 +8,63 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from proofwork.engine import Event
+from proofwork.progress import LiveProgress
 from proofwork.reports.audit_html import tiles
 
 TOP_RISKS = 8
 TOP_HOTSPOTS = 5
 
 
-def history_progress(console: Console) -> Progress:
-    """A bar counting the commits the history pass has read."""
-    return Progress(
-        TextColumn("history"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("commits"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+class AuditProgress:
+    """A bar for the history pass, then the probes' live table (rich shows one at a time)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar = Progress(
+            TextColumn("history"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("commits"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.task = self.bar.add_task("history", total=None)
+        self.probes: LiveProgress | None = None
+
+    def __enter__(self) -> AuditProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+        if self.probes is not None:
+            self.probes.__exit__(None, None, None)
+
+    def on_history(self, done: int, total: int) -> None:
+        """Move the bar: `done` of `total` commits read."""
+        self.bar.update(self.task, completed=done, total=total or None)
+
+    def on_event(self, event: Event) -> None:
+        """The engine's events: the first one ends the bar and starts the probes' table."""
+        if self.probes is None:
+            self.bar.stop()
+            self.probes = LiveProgress(self.console).__enter__()
+        self.probes.on_event(event)
+
+
+def plural(count: int, one: str, many: str = "") -> str:
+    """`1 commit`, `2 commits`, `3 people`."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def render_audit_summary(document: dict[str, Any], console: Console) -> None:
     """Headline figures, what could not be read, where to invest, the top hotspots."""
     repo = document["repository"]
     console.print(
-        f"\n[bold]Audit[/] {repo['source']} · {repo['commits']} commits by {repo['authors']} "
-        f"people · window {repo['window']['since']} to {repo['window']['until']}",
+        f"\n[bold]Audit[/] {repo['source']} · {plural(repo['commits'], 'commit')} by "
+        f"{plural(repo['authors'], 'person', 'people')} · window {repo['window']['since']} to "
+        f"{repo['window']['until']}",
         highlight=False,
     )
     for problem in document["problems"]:
