@@ -243,7 +243,7 @@ def test_each_orphan_charge_and_stock_drift_is_a_finding_with_its_numbers() -> N
     first, second, gone, back, _ = found
     assert first[1] == Severity.CRITICAL
     assert first[2].startswith(
-        "A customer was charged for nothing: Paystream charge ch_1 of 35.70 EUR for order "
+        "A customer was charged for nothing (1 of 2): Paystream charge ch_1 of 35.70 EUR for order "
         "ord_9, but the service does not know that order after 2 kill -9 with 18 orders in "
         "flight (8 of them waiting on Paystream)"
     )

@@ -195,6 +195,7 @@ def _difference(before: dict[str, Any], read: Exchange) -> str | None:
 
 ROUND_S = 15.0  # what one crash round may take: the burst, a restart, the last answers
 SETTLE_POLL_S = 1.0
+WAIT_FOR_CHARGE_S = 2.0  # after the seeded moment, for a charge to be on its way
 
 
 @dataclass
@@ -265,7 +266,12 @@ def crash_round(
             for n, body in enumerate(bodies)
         ]
         time.sleep(max(0.0, began + kill_at_s - time.monotonic()))
-        moment = _moment(sent, provider, kill_at_s, spacing_s)
+        # The window that matters most is a charge on its way: a slow or busy service may
+        # not have reached Paystream by the seeded moment, so wait (briefly) until it has.
+        until = time.monotonic() + WAIT_FOR_CHARGE_S
+        while provider.waiting == 0 and time.monotonic() < until:
+            time.sleep(0.005)
+        moment = _moment(sent, provider, time.monotonic() - began, spacing_s)
         try:
             service.kill()
         except ServiceError as exc:

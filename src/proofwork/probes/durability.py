@@ -161,8 +161,11 @@ def crash_findings(probe: DurabilityProbe, crashes: dict[str, Any]) -> list[Find
     if "sent" not in crashes:
         return []
     context = _context(crashes)
-    found = [_orphan(probe, orphan, context) for orphan in crashes.get("orphan_charges", [])]
-    found = found[:MOST_FINDINGS]
+    orphans = crashes.get("orphan_charges", [])
+    found = [
+        _orphan(probe, orphan, f"{number} of {len(orphans)}", context)
+        for number, orphan in enumerate(orphans[:MOST_FINDINGS], start=1)
+    ]
     drifts = crashes.get("stock_drift", [])
     found += [_drift(probe, drift, context) for drift in drifts[:MOST_FINDINGS]]
     for reference, times in sorted((crashes.get("charged_twice") or {}).items())[:MOST_FINDINGS]:
@@ -189,11 +192,12 @@ def _context(crashes: dict[str, Any]) -> str:
     )
 
 
-def _orphan(probe: DurabilityProbe, orphan: dict[str, Any], context: str) -> Finding:
+def _orphan(probe: DurabilityProbe, orphan: dict[str, Any], which: str, context: str) -> Finding:
     status = orphan.get("order_status")
     now = f"reports it as {status}" if status else "does not know that order"
     message = (
-        f"A customer was charged for nothing: Paystream charge {orphan.get('charge_id')} of "
+        f"A customer was charged for nothing ({which}): Paystream charge "
+        f"{orphan.get('charge_id')} of "
         f"{orphan.get('amount')} {orphan.get('currency')} for order {orphan.get('reference')}, "
         f"but the service {now} {context}"
     )
@@ -203,7 +207,8 @@ def _orphan(probe: DurabilityProbe, orphan: dict[str, Any], context: str) -> Fin
 def _drift(probe: DurabilityProbe, drift: dict[str, Any], context: str) -> Finding:
     told = (
         f"{drift['initial']} units were put on the shelf and the service's paid or pending "
-        f"orders hold {drift['held']} (in {drift['orders']} orders), which leaves "
+        f"orders hold {drift['held']} (in {drift['orders']} "
+        f"{'order' if drift['orders'] == 1 else 'orders'}), which leaves "
         f"{drift['expected']}"
     )
     if drift["stock"] is None:
