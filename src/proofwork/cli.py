@@ -18,11 +18,15 @@ from proofwork.challenges.kit import KitError, build_kit
 from proofwork.challenges.verify import Verdict, levels, verify
 from proofwork.config import ConfigError, Settings, load_settings
 from proofwork.evidence import Report
+from proofwork.intake import IntakeError
 from proofwork.progress import LiveProgress
 from proofwork.reports.html import write_html
 from proofwork.reports.json_report import write_json
 from proofwork.reports.terminal import render_summary
 from proofwork.sandbox import SandboxError
+from proofwork.similarity import report as similarity_report
+from proofwork.similarity import run as similar
+from proofwork.similarity.compare import DEFAULT_THRESHOLD
 
 app = typer.Typer(
     add_completion=False,
@@ -127,6 +131,52 @@ def _write_reports(report: Report, json_path: Path, html_path: Path) -> None:
     write_html(report, html_path)
     render_summary(report, console)
     console.print(f"\nJSON report: [bold]{json_path}[/]\nHTML report: [bold]{html_path}[/]")
+
+
+@app.command()
+def similarity(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="Two or more directories, .zip, .tar.gz or git bundles.")
+    ],
+    starter: Annotated[
+        Path | None, typer.Option(help="The starter everyone received; its code is left out.")
+    ] = None,
+    challenge: Annotated[
+        str | None,
+        typer.Option(help="Leave out this pack's starter and files (instead of --starter)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Flag pairs at or above this similarity.")
+    ] = DEFAULT_THRESHOLD,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML report here.")
+    ] = None,
+) -> None:
+    """Find submissions that share code beyond the starter (copied work)."""
+    if len(submissions) < 2:
+        fail("give at least two submissions to compare")
+    for given in [*submissions, *([starter] if starter else [])]:
+        if not given.exists():
+            fail(f"{given} does not exist")
+    pack = pack_or_fail(challenge) if challenge else None
+    try:
+        report = similar.run(
+            submissions, settings_or_fail(), threshold=threshold, starter=starter, pack=pack
+        )
+    except IntakeError as exc:
+        fail(str(exc))
+    similarity_report.render_terminal(report, console)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        similarity_report.write_json(report, json_out)
+        console.print(f"JSON report: [bold]{json_out}[/]")
+    if html_out is not None:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        similarity_report.write_html(report, html_out)
+        console.print(f"HTML report: [bold]{html_out}[/]")
 
 
 challenge_app = typer.Typer(no_args_is_help=True, help="Challenge packs: list, show, kit, verify.")

@@ -128,15 +128,19 @@ def _new_run_dir(settings: Settings) -> Path:
     return run_dir
 
 
-def _ingest(source: Path, workspace: Path, settings: Settings) -> SubmissionInfo:
-    caps = intake.IntakeCaps(
+def intake_caps(settings: Settings) -> intake.IntakeCaps:
+    """The intake caps the settings ask for."""
+    return intake.IntakeCaps(
         max_bytes=settings.max_bytes,
         max_files=settings.max_files,
         max_file_bytes=settings.max_file_bytes,
         max_depth=settings.max_depth,
     )
+
+
+def _ingest(source: Path, workspace: Path, settings: Settings) -> SubmissionInfo:
     try:
-        return intake.ingest(source, workspace, caps)
+        return intake.ingest(source, workspace, intake_caps(settings))
     except intake.IntakeError as exc:
         raise GradeError(str(exc)) from exc
 

@@ -1,0 +1,1 @@
+"""Copied work: submissions that share code beyond what the starter gave everyone."""
