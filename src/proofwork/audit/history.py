@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from proofwork.audit.git import Git, GitError
 
@@ -39,8 +40,7 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 500  # commits between two progress reports
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One file touched by one commit: status letter, path, and the old path of a rename."""
 
     status: str  # A M D R T (copies are not detected)
@@ -48,8 +48,7 @@ class Change:
     old_path: str | None = None
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     sha: str
     time: int  # committer time, Unix seconds
     author: str  # display name after .mailmap

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from proofwork.audit.history import Commit
 
 
-@dataclass(frozen=True)
-class Touch:
+class Touch(NamedTuple):
     """One commit's change to a file: when, by whom, the path it had then, whether it added it."""
 
     time: int
@@ -32,8 +32,7 @@ class FileLineage:
         return oldest.author if oldest is not None and oldest.added else None
 
 
-@dataclass(frozen=True)
-class Changeset:
+class Changeset(NamedTuple):
     sha: str
     time: int
     author: str

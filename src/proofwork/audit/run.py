@@ -27,7 +27,7 @@ from proofwork.audit.git import Git, GitError
 from proofwork.audit.history import RawHistory, display, read_history
 from proofwork.audit.lineage import Lineages, fold
 from proofwork.config import Settings
-from proofwork.evidence import Evidence, Finding, Report
+from proofwork.evidence import Evidence, Finding, Report, SubmissionInfo
 from proofwork.sandbox import SandboxError
 
 SCHEMA = "proofwork.audit/1"
@@ -133,15 +133,9 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.severity.rank, f.path or "", f.line or 0, f.rule))
 
 
-def _ingest(source: Path, repo: Path, settings: Settings) -> Any:
-    caps = intake.IntakeCaps(
-        max_bytes=settings.max_bytes,
-        max_files=settings.max_files,
-        max_file_bytes=settings.max_file_bytes,
-        max_depth=settings.max_depth,
-    )
+def _ingest(source: Path, repo: Path, settings: Settings) -> SubmissionInfo:
     try:
-        return intake.ingest(source, repo, caps)
+        return intake.ingest(source, repo, engine.intake_caps(settings))
     except intake.IntakeError as exc:
         raise AuditError(str(exc)) from exc
 
