@@ -46,6 +46,7 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "shop/__init__.py": "",
             "shop/pricing.py": PRICING.format(bulk=10),
             "shop/labels.py": LABELS,
+            "shop/api.py": "import time\n\n\nasync def wait():\n    time.sleep(1)\n",
             "tests/test_shop.py": TESTS,
         },
     )
@@ -76,6 +77,15 @@ def test_mutation_is_aimed_at_the_hotspots(audited: dict[str, Any]) -> None:
     assert 0 < audited["testing"]["metrics"]["mutation.score_percent"] < 100
     weak = [r for r in audited["invest"] if r["title"].startswith("weak tests on the hotspots")]
     assert weak and weak[0]["files"][0] == "shop/pricing.py"
+
+
+@pytest.mark.slow
+def test_blocking_calls_in_async_code_come_from_ruff_in_the_sandbox(
+    audited: dict[str, Any],
+) -> None:
+    assert audited["traffic"] == {"ruff.ASYNC251": 1}
+    (finding,) = [f for f in audited["findings"] if f["rule"] == "ruff.ASYNC251"]
+    assert (finding["path"], finding["line"]) == ("shop/api.py", 5)
 
 
 @pytest.mark.slow
