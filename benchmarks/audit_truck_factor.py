@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from proofwork.audit import knowledge
-from proofwork.audit.git import Git
+from proofwork.audit.git import Git, GitError
 from proofwork.audit.history import read_commits
 from proofwork.audit.lineage import fold
 
@@ -38,6 +38,15 @@ PUBLISHED = (
     ("boto/boto", "boto/boto", 3),
     ("ipython/ipython", "ipython/ipython", 3),
     ("spotify/luigi", "spotify/luigi", 3),
+    ("mbostock/d3", "mbostock/d3", 1),
+    ("Leaflet/Leaflet", "Leaflet/Leaflet", 1),
+    ("strongloop/express", "expressjs/express", 1),
+    ("janl/mustache.js", "janl/mustache.js", 1),
+    ("mitchellh/vagrant", "hashicorp/vagrant", 1),
+    ("jashkenas/backbone", "jashkenas/backbone", 2),
+    ("moment/moment", "moment/moment", 2),
+    ("bbatsov/rubocop", "rubocop/rubocop", 2),
+    ("jquery/jquery", "jquery/jquery", 3),
 )
 
 
@@ -83,7 +92,11 @@ def main() -> int:
                 print(f"{published_name:22} (no clone under {args.mirrors}; skipped)")
                 continue
             started = time.monotonic()
-            commit, commits, files, ours, names = truck_factor_at(Git(path, Path(home)), CUTOFF)
+            try:
+                commit, commits, files, ours, names = truck_factor_at(Git(path, Path(home)), CUTOFF)
+            except GitError as exc:
+                print(f"{published_name:22} (clone unreadable: {exc}; skipped)")
+                continue
             rows.append((published, ours))
             print(
                 f"{published_name:22} {commit[:12]:22} {commits:>7} {files:>6} {published:>9} "
