@@ -89,7 +89,9 @@ def grade(request: GradeRequest) -> Report:
         version=__version__,
     )
     if pack is not None:
-        scored = signals.score(pack, report.metrics, list(review), report.untrusted)
+        scored = signals.score(
+            pack, report.metrics, list(review), report.untrusted, findings=report.findings
+        )
         report.signals = [s.to_json() for s in scored]
     return report
 

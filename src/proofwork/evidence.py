@@ -42,11 +42,15 @@ class Finding:
     snippet: str | None = None
     diff: str | None = None
     probe: str = ""
+    # Metrics this finding is counted in (`acceptance.r9.minor_failed`), so a signal held back
+    # by a threshold on one of them can name the findings behind it.
+    counts_toward: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form; `None` fields are kept so every finding has the same keys."""
         data = asdict(self)
         data["severity"] = self.severity.value
+        data["counts_toward"] = list(self.counts_toward)
         return data
 
 

@@ -1,20 +1,22 @@
 """Evidence -> hiring signals, each 0-4 on a pack's anchored levels, each tied to what was measured.
 
 Machine-scored signals reach a level when that level's thresholds and every lower level's
-hold; the signal carries those thresholds with the measured values, and what is missing for
-the next level. Human-scored signals wait for a reviewer, with the rubric's anchored levels.
+hold; the signal carries those thresholds with the measured values, what is missing for the
+next level, and the findings behind each unmet threshold (those counted in its metric), so a
+reader sees which failures set the level. Human-scored signals wait for a reviewer, with the
+rubric's anchored levels.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from proofwork.challenges import HUMAN_SIGNALS, Condition, Pack
 from proofwork.challenges.pack import Level, SignalSpec
-from proofwork.evidence import MetricValue
+from proofwork.evidence import Finding, MetricValue
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -25,6 +27,8 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "!=": operator.ne,
 }
 SCORED, AWAITING, NOT_MEASURED = "scored", "awaiting review", "not measured"
+# Findings named per unmet threshold; the rest are counted ("and 12 more").
+HELD_BACK_FINDINGS = 10
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Signal:
     next_level: list[str] = field(default_factory=list)
     levels: list[dict[str, Any]] = field(default_factory=list)
     material: list[str] = field(default_factory=list)
+    # Per unmet threshold of the next level: {"requirement", "findings", "more_findings"}.
+    held_back_by: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The report's form of a signal."""
@@ -71,7 +77,12 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def score_machine(name: str, spec: SignalSpec, metrics: dict[str, MetricValue]) -> Signal:
+def score_machine(
+    name: str,
+    spec: SignalSpec,
+    metrics: dict[str, MetricValue],
+    findings: Sequence[Finding] = (),
+) -> Signal:
     """The highest level whose thresholds, and all lower levels', hold."""
     referenced = {c.metric for lv in spec.levels for c in lv.require}
     if not any(m in metrics for m in referenced):
@@ -80,17 +91,36 @@ def score_machine(name: str, spec: SignalSpec, metrics: dict[str, MetricValue]) 
     # Per metric, the highest threshold met: coverage >= 80 says all that >= 60 did.
     evidence: dict[str, str] = {}
     for level in spec.levels[1:]:
-        if not all(holds(c, metrics) for c in level.require):
-            missing = [describe(c, metrics) for c in level.require if not holds(c, metrics)]
-            return _scored(name, spec, reached, list(evidence.values()), missing)
+        unmet = [c for c in level.require if not holds(c, metrics)]
+        if unmet:
+            signal = _scored(name, spec, reached, list(evidence.values()))
+            signal.next_level = [describe(c, metrics) for c in unmet]
+            signal.held_back_by = [held_back(c, metrics, findings) for c in unmet]
+            return signal
         reached = level
         evidence.update({c.metric: describe(c, metrics) for c in level.require})
-    return _scored(name, spec, reached, list(evidence.values()), [])
+    return _scored(name, spec, reached, list(evidence.values()))
 
 
-def _scored(
-    name: str, spec: SignalSpec, level: Level, evidence: list[str], missing: list[str]
-) -> Signal:
+def held_back(
+    condition: Condition, metrics: dict[str, MetricValue], findings: Sequence[Finding]
+) -> dict[str, Any]:
+    """An unmet threshold and the findings counted in its metric, worst first."""
+    behind = sorted(
+        (f for f in findings if condition.metric in f.counts_toward),
+        key=lambda f: -f.severity.rank,
+    )
+    return {
+        "requirement": describe(condition, metrics),
+        "findings": [
+            {"rule": f.rule, "severity": f.severity.value, "message": f.message}
+            for f in behind[:HELD_BACK_FINDINGS]
+        ],
+        "more_findings": max(len(behind) - HELD_BACK_FINDINGS, 0),
+    }
+
+
+def _scored(name: str, spec: SignalSpec, level: Level, evidence: list[str]) -> Signal:
     return Signal(
         name,
         spec.title,
@@ -99,7 +129,6 @@ def _scored(
         label=level.label,
         description=level.description,
         evidence=evidence or ["no threshold above level 0 was met"],
-        next_level=missing,
     )
 
 
@@ -149,12 +178,15 @@ def score(
     metrics: dict[str, MetricValue],
     material: list[str],
     untrusted: list[str] | None = None,
+    findings: Sequence[Finding] = (),
 ) -> list[Signal]:
     """Every signal of the pack: machine-scored from metrics, human-scored awaiting review;
     those resting on `untrusted` probes' figures at level 0."""
     tainted = untrusted or []
     signals = [
-        untrusted_signal(n, s, tainted) if _rests_on(s, tainted) else score_machine(n, s, metrics)
+        untrusted_signal(n, s, tainted)
+        if _rests_on(s, tainted)
+        else score_machine(n, s, metrics, findings)
         for n, s in pack.spec.signals.items()
     ]
     signals += [awaiting_review(n, pack, material) for n in HUMAN_SIGNALS]

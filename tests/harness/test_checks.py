@@ -16,7 +16,9 @@ from proofwork.harness.checks import (
     CheckContext,
     CheckFailed,
     CheckLoadError,
+    CheckSeverity,
     check,
+    detail,
     load_checks,
     run_checks,
 )
@@ -55,8 +57,9 @@ def write_pack(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def make(id: str, body: object, order: int = 100) -> Check:
-    return check(id=id, rule="R1", title=id.replace(".", " "), order=order)(body)  # type: ignore[arg-type]
+def make(id: str, body: object, order: int = 100, severity: CheckSeverity = "major") -> Check:
+    title = id.replace(".", " ")
+    return check(id=id, rule="R1", title=title, severity=severity, order=order)(body)  # type: ignore[arg-type]
 
 
 def test_load_checks_sorts_by_order_then_id_and_shares_helpers(tmp_path: Path) -> None:
@@ -68,19 +71,19 @@ def test_load_checks_sorts_by_order_then_id_and_shares_helpers(tmp_path: Path) -
                 from proofwork.harness.checks import check
                 from ._helpers import LIMIT
 
-                @check(id="late.one", rule="R11", title="Restarts last", order=10_000)
+                @check(id="late.one", rule="R11", title="Last", severity="critical", order=10_000)
                 def late(ctx): pass
             """,
             "early.py": """
                 from proofwork.harness.checks import check
 
-                @check(id="early.b", rule="R1", title="B", order=100)
+                @check(id="early.b", rule="R1", title="B", severity="major", order=100)
                 def _(ctx): pass
 
-                @check(id="early.a", rule="R1", title="A", order=100)
+                @check(id="early.a", rule="R1", title="A", severity="minor", order=100)
                 def _(ctx): pass
 
-                @check(id="early.first", rule="R2", title="First", order=1)
+                @check(id="early.first", rule="R2", title="First", severity="major", order=1)
                 def _(ctx): pass
             """,
         },
@@ -90,6 +93,33 @@ def test_load_checks_sorts_by_order_then_id_and_shares_helpers(tmp_path: Path) -
 
     assert [c.id for c in checks] == ["early.first", "early.a", "early.b", "late.one"]
     assert checks[-1].rule == "R11" and checks[-1].order == 10_000
+    assert [c.severity for c in checks] == ["major", "minor", "major", "critical"]
+
+
+@pytest.mark.parametrize(
+    ("declared", "said"),
+    [("", "has no severity"), (', severity="blocker"', "has severity 'blocker'")],
+)
+def test_a_check_without_a_known_severity_is_refused_by_name(
+    tmp_path: Path, declared: str, said: str
+) -> None:
+    folder = write_pack(
+        tmp_path / "checks",
+        {
+            "vague.py": f"""
+                from proofwork.harness.checks import check
+
+                @check(id="vague.one", rule="R1", title="Vague"{declared})
+                def _(ctx): pass
+            """
+        },
+    )
+
+    with pytest.raises(CheckLoadError) as caught:
+        load_checks(folder)
+
+    assert f"check 'vague.one' {said}" in str(caught.value)
+    assert "declare one of critical, major, minor" in str(caught.value)
 
 
 def test_loading_twice_registers_the_checks_again(tmp_path: Path) -> None:
@@ -99,7 +129,7 @@ def test_loading_twice_registers_the_checks_again(tmp_path: Path) -> None:
             "one.py": """
         from proofwork.harness.checks import check
 
-        @check(id="one", rule="R1", title="One")
+        @check(id="one", rule="R1", title="One", severity="minor")
         def one(ctx): pass
     """
         },
@@ -112,7 +142,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     check_text = """
         from proofwork.harness.checks import check
 
-        @check(id="same.id", rule="R1", title="Twice")
+        @check(id="same.id", rule="R1", title="Twice", severity="major")
         def _(ctx): pass
     """
     folder = write_pack(tmp_path / "checks", {"a.py": check_text, "b.py": check_text})
@@ -134,6 +164,49 @@ def test_the_orders_pack_loads_and_covers_every_rule() -> None:
     assert len(checks) >= 30
     assert {c.rule for c in checks} >= {f"R{n}" for n in range(1, 13)}
     assert checks[-1].id.startswith("durability.")  # restarts and kills run last
+    assert {c.severity for c in checks} == {"critical", "major", "minor"}
+
+
+def test_a_detail_alone_fails_the_check_as_minor_after_it_ran_to_its_end(
+    ctx: CheckContext,
+) -> None:
+    ran_on: list[str] = []
+
+    def slips_twice(c: CheckContext) -> None:
+        detail("R9 error code 'bad_json' is not listed", c.http.get("/first"))
+        detail("R9 a 400 where the contract says 422")
+        ran_on.append("the end")
+
+    [result] = run_checks([make("a", slips_twice, severity="critical")], ctx)
+
+    assert (result.status, result.severity) == ("failed", "minor")
+    assert result.message == "R9 error code 'bad_json' is not listed (and 1 more details)"
+    assert result.exchange is not None and result.exchange.url.endswith("/first")
+    assert ran_on == ["the end"] and result.to_json()["severity"] == "minor"
+
+
+def test_a_failure_after_a_detail_counts_at_the_checks_severity(ctx: CheckContext) -> None:
+    def slips_then_oversells(c: CheckContext) -> None:
+        detail("R6 a 422 where the contract says 409")
+        raise CheckFailed("R6 stock went below zero")
+
+    def passes(c: CheckContext) -> None:
+        pass
+
+    results = run_checks(
+        [make("a", slips_then_oversells, severity="critical"), make("b", passes)], ctx
+    )
+
+    assert [(r.status, r.severity) for r in results] == [
+        ("failed", "critical"),
+        ("passed", "major"),
+    ]
+    assert results[0].message == "R6 stock went below zero"
+
+
+def test_a_detail_outside_a_check_run_fails_at_once() -> None:
+    with pytest.raises(CheckFailed, match="unlisted"):
+        detail("unlisted code")
 
 
 def test_statuses_passed_failed_and_error(ctx: CheckContext) -> None:

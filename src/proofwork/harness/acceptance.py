@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from proofwork.harness.checks import CheckContext, load_checks, run_checks
+from proofwork.harness.checks import Check, CheckContext, load_checks, run_checks
 from proofwork.harness.http import Http
 from proofwork.harness.job import Job
 from proofwork.harness.provider import Provider
@@ -22,7 +22,7 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     except ServiceError as exc:
         # Every check fails for the same reason, so the counts mean the same in every run.
         results["service"]["error"] = str(exc)
-        results["checks"] = [not_run(c.id, c.rule, c.title, str(exc)) for c in checks]
+        results["checks"] = [not_run(c, str(exc)) for c in checks]
         return results
     results["service"]["started"] = True
     results["service"]["healthz_status"] = service.probe_status()
@@ -33,14 +33,15 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
     return results
 
 
-def not_run(check_id: str, rule: str, title: str, reason: str) -> dict[str, Any]:
-    """A check that could not run because the service never answered."""
+def not_run(declared: Check, reason: str) -> dict[str, Any]:
+    """A check that could not run because the service never answered (at its own severity)."""
     return {
-        "id": check_id,
-        "rule": rule,
-        "title": title,
+        "id": declared.id,
+        "rule": declared.rule,
+        "title": declared.title,
         "passed": False,
         "status": "failed",
+        "severity": declared.severity,
         "message": f"not run: {reason}",
         "exchange": None,
         "duration_s": 0.0,

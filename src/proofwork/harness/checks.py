@@ -17,10 +17,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from proofwork.harness.http import CheckFailed, Exchange, Http
 from proofwork.harness.provider import Provider
@@ -31,8 +32,10 @@ __all__ = [
     "CheckFailed",
     "CheckLoadError",
     "CheckResult",
+    "CheckSeverity",
     "ServiceControl",
     "check",
+    "detail",
     "load_checks",
     "run_check",
     "run_checks",
@@ -94,6 +97,12 @@ class Context(Protocol):
 # A service's checks take a CheckContext, a job's a JobCheckContext (harness/batch_checks.py).
 CheckFunction = Callable[[Any], None]
 
+# What breaking a check's rule costs: critical = money wrong, oversell, double charge, lost or
+# changed data; major = a rule broken on a main path; minor = a documented detail (an unlisted
+# error code). Signal levels read failures per severity, so a detail never weighs like a loss.
+CheckSeverity = Literal["critical", "major", "minor"]
+SEVERITIES: tuple[CheckSeverity, ...] = get_args(CheckSeverity)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -105,6 +114,7 @@ class Check:
     order: int
     function: CheckFunction
     source: str = ""
+    severity: CheckSeverity | None = None
 
     def __call__(self, ctx: Context) -> None:
         """Run the check's body (raises CheckFailed or AssertionError when the rule is broken)."""
@@ -120,13 +130,24 @@ _collecting: list[Check] | None = None
 _LOAD_LOCK = threading.Lock()
 
 
-def check(*, id: str, rule: str, title: str, order: int = 500) -> Callable[[CheckFunction], Check]:
-    """Declare an acceptance check; lower `order` runs first (restart/kill checks go last)."""
+def check(
+    *,
+    id: str,
+    rule: str,
+    title: str,
+    severity: CheckSeverity | None = None,
+    order: int = 500,
+) -> Callable[[CheckFunction], Check]:
+    """Declare an acceptance check; lower `order` runs first (restart/kill checks go last).
+
+    `severity` is required: `load_checks` refuses a pack whose check has none, naming it.
+    """
     if not (id and rule and title):
         raise ValueError("a check needs an id, a rule and a title")
 
     def register(function: CheckFunction) -> Check:
-        declared = Check(id, rule, title, order, function, getattr(function, "__module__", ""))
+        module = getattr(function, "__module__", "")
+        declared = Check(id, rule, title, order, function, module, severity)
         if _collecting is not None:
             _collecting.append(declared)
         return declared
@@ -149,6 +170,7 @@ def load_checks(folder: Path) -> list[Check]:
         finally:
             _collecting = None
     _refuse_duplicates(found)
+    _refuse_unknown_severities(found, folder)
     return sorted(found, key=lambda c: (c.order, c.id))
 
 
@@ -191,6 +213,35 @@ def _refuse_duplicates(checks: list[Check]) -> None:
         seen[declared.id] = declared
 
 
+def _refuse_unknown_severities(checks: list[Check], folder: Path) -> None:
+    for declared in checks:
+        if declared.severity not in SEVERITIES:
+            given = f"severity {declared.severity!r}" if declared.severity else "no severity"
+            raise CheckLoadError(
+                f"{folder}: check {declared.id!r} has {given}; declare one of "
+                f"{', '.join(SEVERITIES)} in its @check(...) (critical = money wrong, oversell, "
+                "double charge, lost or changed data; major = a rule broken on a main path; "
+                "minor = a documented detail such as an unlisted error code)"
+            )
+
+
+# Details a running check noted (see `detail`); set inside the thread that runs the check.
+_details: ContextVar[list[CheckFailed] | None] = ContextVar("check_details", default=None)
+
+
+def detail(message: str, exchange: Exchange | None = None) -> None:
+    """Note a documented detail the service got wrong (an unlisted error code) and go on.
+
+    The check carries on, so a detail never hides something worse found later; if nothing
+    worse turns up, the check fails as minor with the first detail. Outside a check run the
+    detail fails at once.
+    """
+    noted = _details.get()
+    if noted is None:
+        raise CheckFailed(message, exchange=exchange)
+    noted.append(CheckFailed(message, exchange=exchange))
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check, with the exchange that showed a failure."""
@@ -202,6 +253,8 @@ class CheckResult:
     message: str
     exchange: Exchange | None
     duration_s: float
+    # What the outcome counts as: the check's severity, or minor when only details failed.
+    severity: CheckSeverity = "major"
 
     @property
     def passed(self) -> bool:
@@ -216,6 +269,7 @@ class CheckResult:
             "title": self.title,
             "passed": self.passed,
             "status": self.status,
+            "severity": self.severity,
             "message": self.message,
             "exchange": self.exchange.to_json() if self.exchange is not None else None,
             "duration_s": round(self.duration_s, 3),
@@ -245,11 +299,14 @@ def run_check(declared: Check, ctx: Context, *, deadline_s: float = 30.0) -> Che
     outcome = _call_with_deadline(declared, ctx, deadline_s)
     duration = time.monotonic() - started
     own = ctx.exchanges[first_exchange:]
+    severity: CheckSeverity = declared.severity or "major"
+    if isinstance(outcome, _Details):
+        outcome, severity = outcome.first(), "minor"
     status, message, exchange = _judge(outcome, deadline_s)
     if exchange is None and status != "passed" and own:
         exchange = own[-1]
     return CheckResult(
-        declared.id, declared.rule, declared.title, status, message, exchange, duration
+        declared.id, declared.rule, declared.title, status, message, exchange, duration, severity
     )
 
 
@@ -257,14 +314,27 @@ class _TimedOut:
     pass
 
 
+@dataclass(frozen=True)
+class _Details:
+    """The check ran to its end and only documented details were wrong."""
+
+    noted: list[CheckFailed]
+
+    def first(self) -> CheckFailed:
+        more = f" (and {len(self.noted) - 1} more details)" if len(self.noted) > 1 else ""
+        return CheckFailed(self.noted[0].message + more, exchange=self.noted[0].exchange)
+
+
 def _call_with_deadline(
     declared: Check, ctx: Context, deadline_s: float
-) -> BaseException | _TimedOut | None:
+) -> BaseException | _TimedOut | _Details | None:
     # A thread, because a check stuck on the service cannot be interrupted from outside;
     # when it overruns it is abandoned (daemon) and the next provider reset lets it go.
     raised: list[BaseException] = []
+    noted: list[CheckFailed] = []
 
     def body() -> None:
+        _details.set(noted)  # a new thread starts with a fresh context: this is its own
         try:
             declared(ctx)
         except BaseException as exc:  # noqa: BLE001 - any exception is an outcome to report
@@ -275,7 +345,9 @@ def _call_with_deadline(
     worker.join(deadline_s)
     if worker.is_alive():
         return _TimedOut()
-    return raised[0] if raised else None
+    if raised:
+        return raised[0]
+    return _Details(list(noted)) if noted else None
 
 
 def _judge(

@@ -8,6 +8,7 @@ from typing import Any
 
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity
+from proofwork.harness.checks import SEVERITIES
 from proofwork.probes.base import ProbeContext
 from proofwork.probes.harnessed import (
     SubmissionConfigError,
@@ -17,9 +18,16 @@ from proofwork.probes.harnessed import (
     service_metrics,
 )
 
+FINDING_SEVERITY = {"critical": Severity.CRITICAL, "major": Severity.HIGH, "minor": Severity.LOW}
+
 
 def rule_metrics(checks: list[dict[str, Any]]) -> dict[str, MetricValue]:
-    """Totals, and failures per business rule (`acceptance.r6.failed`)."""
+    """Totals, failures per business rule (`acceptance.r6.failed`) and per severity.
+
+    A check that did not pass counts at the severity of its outcome (`acceptance.minor_failed`,
+    `acceptance.r9.major_failed`), errors included, so levels can ask for "no critical or major
+    failure of R9" while a documented detail costs only the top level.
+    """
     passed = sum(1 for c in checks if c.get("passed"))
     errors = sum(1 for c in checks if c.get("status") == "error")
     total = len(checks)
@@ -30,12 +38,39 @@ def rule_metrics(checks: list[dict[str, Any]]) -> dict[str, MetricValue]:
         "acceptance.errors": errors,
         "acceptance.passed_percent": round(100.0 * passed / total, 1) if total else 0.0,
     }
-    per_rule = Counter(str(c.get("rule", "")).lower() for c in checks)
-    failed_rule = Counter(str(c.get("rule", "")).lower() for c in checks if not c.get("passed"))
+    not_passed = [c for c in checks if not c.get("passed")]
+    by_severity = Counter(severity_of(c) for c in not_passed)
+    metrics.update({f"acceptance.{s}_failed": by_severity[s] for s in SEVERITIES})
+    per_rule = Counter(rule_of(c) for c in checks)
+    failed_rule = Counter(rule_of(c) for c in not_passed)
+    failed_rule_severity = Counter((rule_of(c), severity_of(c)) for c in not_passed)
     for rule in sorted(r for r in per_rule if r.isalnum()):
         metrics[f"acceptance.{rule}.total"] = per_rule[rule]
         metrics[f"acceptance.{rule}.failed"] = failed_rule[rule]
+        for severity in SEVERITIES:
+            metrics[f"acceptance.{rule}.{severity}_failed"] = failed_rule_severity[rule, severity]
     return metrics
+
+
+def rule_of(check: dict[str, Any]) -> str:
+    """The check's business rule as metric names spell it (`R9` -> `r9`)."""
+    return str(check.get("rule", "")).lower()
+
+
+def severity_of(check: dict[str, Any]) -> str:
+    """What the check's outcome counts as; results without one (older harness) count as major."""
+    severity = check.get("severity")
+    return severity if severity in SEVERITIES else "major"
+
+
+def counted_in(check: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics a check that did not pass is counted in."""
+    rule, severity = rule_of(check), severity_of(check)
+    counted = ["acceptance.errors" if check.get("status") == "error" else "acceptance.failed"]
+    counted += ["acceptance.passed", "acceptance.passed_percent", f"acceptance.{severity}_failed"]
+    if rule.isalnum():
+        counted += [f"acceptance.{rule}.failed", f"acceptance.{rule}.{severity}_failed"]
+    return tuple(counted)
 
 
 def exchange_text(exchange: dict[str, Any] | None) -> str | None:
@@ -114,11 +149,12 @@ class AcceptanceProbe:
 
     def _finding(self, check: dict[str, Any]) -> Finding:
         rule, title = check.get("rule", "?"), check.get("title", check.get("id", "?"))
-        severity = Severity.HIGH if check.get("status") != "error" else Severity.MEDIUM
+        severity = severity_of(check)
         return Finding(
             f"acceptance.{check.get('id')}",
-            severity,
-            f"{rule} {title}: {check.get('message', '')}".strip(),
+            FINDING_SEVERITY[severity],
+            f"{rule} {title} ({severity}): {check.get('message', '')}".strip(),
             snippet=exchange_text(check.get("exchange")),
             probe=self.name,
+            counts_toward=counted_in(check),
         )

@@ -12,6 +12,7 @@ from ._orders import add_product, answered, expect_bad_input, expect_error, fail
 @check(
     id="catalogue.add_and_read_product",
     rule="R1",
+    severity="major",
     title="A new product can be added and read back",
     order=100,
 )
@@ -38,6 +39,7 @@ def _expect_same_product(got: dict[str, Any], sent: dict[str, Any], ex: Any, whe
 @check(
     id="catalogue.duplicate_sku_conflicts",
     rule="R1",
+    severity="critical",
     title="Adding a sku that already exists is refused as a conflict",
     order=110,
 )
@@ -59,6 +61,7 @@ def duplicate_sku_conflicts(ctx: CheckContext) -> None:
 @check(
     id="catalogue.unknown_product_is_404",
     rule="R9",
+    severity="major",
     title="Asking for a product that does not exist answers 404 with an error body",
     order=120,
 )
@@ -79,6 +82,7 @@ BAD_PRICES: list[tuple[str, Any]] = [
 @check(
     id="catalogue.price_must_be_a_money_string",
     rule="R2",
+    severity="major",
     title="A product price must be a string with exactly two decimals",
     order=130,
 )
@@ -115,6 +119,7 @@ BAD_SKUS: list[tuple[str, Any]] = [
 @check(
     id="catalogue.invalid_product_refused",
     rule="R9",
+    severity="major",
     title="An incomplete or wrong-typed product is refused with a clear error, not a crash",
     order=140,
 )

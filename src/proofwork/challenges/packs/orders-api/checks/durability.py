@@ -73,6 +73,7 @@ def _expect_listing(ctx: CheckContext, customer: str, placed: list[dict[str, Any
 @check(
     id="durability.orders_survive_restart",
     rule="R11",
+    severity="critical",
     title="Orders, stock and products survive a restart of the service",
     order=10_000,
 )
@@ -90,6 +91,7 @@ def orders_survive_restart(ctx: CheckContext) -> None:
 @check(
     id="durability.retry_after_restart_same_order",
     rule="R8",
+    severity="critical",
     title="A retry after a restart still returns the original order and charges nothing more",
     order=10_010,
 )
@@ -113,6 +115,7 @@ def retry_after_restart_same_order(ctx: CheckContext) -> None:
 @check(
     id="durability.orders_survive_kill",
     rule="R11",
+    severity="critical",
     title="Orders acknowledged just before the process is killed are still there",
     order=10_020,
 )

@@ -37,6 +37,7 @@ def customer_order_ids(ctx: CheckContext, customer: str) -> list[Any]:
 @check(
     id="idempotency.same_key_same_order",
     rule="R8",
+    severity="critical",
     title="A retried order with the same Idempotency-Key returns the same order, charged once",
     order=800,
 )
@@ -59,6 +60,7 @@ def same_key_same_order(ctx: CheckContext) -> None:
 @check(
     id="idempotency.same_key_other_body_conflicts",
     rule="R8",
+    severity="major",
     title="Reusing an Idempotency-Key for a different order is refused as a conflict",
     order=810,
 )
@@ -80,6 +82,7 @@ def same_key_other_body_conflicts(ctx: CheckContext) -> None:
 @check(
     id="idempotency.different_keys_different_orders",
     rule="R8",
+    severity="critical",
     title="Two identical orders with different Idempotency-Keys are two orders",
     order=820,
 )
@@ -100,6 +103,7 @@ def different_keys_different_orders(ctx: CheckContext) -> None:
 @check(
     id="idempotency.concurrent_retries_one_order",
     rule="R8",
+    severity="critical",
     title="Five simultaneous retries of one order make one order and one charge",
     order=830,
 )
@@ -146,6 +150,7 @@ def _judge_retries(results: list[Exchange]) -> set[str]:
 @check(
     id="idempotency.retry_after_client_timeout",
     rule="R8",
+    severity="critical",
     title="A customer who gives up waiting and retries is charged once",
     order=840,
 )

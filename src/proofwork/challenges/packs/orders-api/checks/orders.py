@@ -20,6 +20,7 @@ from ._orders import (
 @check(
     id="orders.read_back_by_id",
     rule="R12",
+    severity="critical",
     title="A placed order can be read back by its id, unchanged",
     order=500,
 )
@@ -42,6 +43,7 @@ def read_back_by_id(ctx: CheckContext) -> None:
 @check(
     id="orders.unknown_order_is_404",
     rule="R9",
+    severity="major",
     title="Asking for an order that does not exist answers 404 with an error body",
     order=510,
 )
@@ -53,6 +55,7 @@ def unknown_order_is_404(ctx: CheckContext) -> None:
 @check(
     id="orders.customer_orders_newest_first",
     rule="R12",
+    severity="major",
     title="A customer's orders are listed newest first, and only theirs",
     order=520,
 )
@@ -76,3 +79,33 @@ def customer_orders_newest_first(ctx: CheckContext) -> None:
             f"{listed}",
             ex,
         )
+
+
+@check(
+    id="orders.customer_ids_matched_exactly",
+    rule="R12",
+    severity="major",
+    title="A customer's list holds their orders only, not those of a look-alike customer id",
+    order=530,
+)
+def customer_ids_matched_exactly(ctx: CheckContext) -> None:
+    sku = add_product(ctx, stock=20)
+    customer = ctx.unique("cust")
+    # A prefix match, or SQL LIKE with "_" as a wildcard, mixes these customers up.
+    others = [customer + "0", customer[:-1] + "_", customer.upper()]
+    mine = place_paid(ctx, [(sku, 1)], customer=customer)[0]["id"]
+    theirs = {other: place_paid(ctx, [(sku, 1)], customer=other)[0]["id"] for other in others}
+    for who, expected in [(customer, mine), *theirs.items()]:
+        ex = ctx.http.get("/orders", params={"customer_id": who})
+        if ex.status != 200:
+            raise fail(
+                f"R12 GET /orders?customer_id=… lists orders; the service {answered(ex)}", ex
+            )
+        items = json_object(ex, "a page of orders").get("items")
+        listed = [o.get("id") if isinstance(o, dict) else o for o in items or []]
+        if listed != [expected]:
+            raise fail(
+                f"R12 customer {who!r} placed one order, {expected}; the service listed {listed} "
+                f"(customers {[customer, *others]} must be told apart exactly)",
+                ex,
+            )

@@ -10,8 +10,8 @@ from proofwork.harness.checks import CheckContext, check
 from ._orders import (
     add_product,
     answered,
-    error_shape_problem,
     expect_bad_input,
+    expect_error_shape,
     fail,
     json_object,
     place_paid,
@@ -34,6 +34,7 @@ def _expect_page_sizes(pages: list[list[dict[str, Any]]], limit: int, rule: str)
 @check(
     id="pagination.products_walk_every_item_once",
     rule="R10",
+    severity="major",
     title="Paging through the catalogue shows every product exactly once, in sku order",
     order=900,
 )
@@ -54,6 +55,7 @@ def products_walk_every_item_once(ctx: CheckContext) -> None:
 @check(
     id="pagination.customer_orders_walk_every_order_once",
     rule="R10",
+    severity="major",
     title="Paging through a customer's orders shows each order exactly once, newest first",
     order=910,
 )
@@ -74,8 +76,34 @@ def customer_orders_walk_every_order_once(ctx: CheckContext) -> None:
 
 
 @check(
+    id="pagination.orders_pages_at_exact_sizes",
+    rule="R10",
+    severity="major",
+    title="Paging 6 orders by 1, 2, 3 and 6 shows each order once, and the walk ends",
+    order=915,
+)
+def orders_pages_at_exact_sizes(ctx: CheckContext) -> None:
+    sku = add_product(ctx, stock=20)
+    customer = ctx.unique("cust")
+    placed = [place_paid(ctx, [(sku, 1)], customer=customer)[0]["id"] for _ in range(6)]
+    expected = list(reversed(placed))
+    for limit in (1, 2, 3, 6):
+        # 6 is a whole number of pages: the last full page may point at one empty last page.
+        rule = f"R10 walking a customer's 6 orders with limit={limit}"
+        pages = walk(ctx, "/orders", {"customer_id": customer, "limit": limit}, rule, 10)
+        _expect_page_sizes(pages, limit, rule)
+        ids = [o.get("id") for page in pages for o in page]
+        if ids != expected:
+            raise fail(
+                f"{rule} must give every order once, newest first: expected {expected}, got {ids}",
+                ctx.http.last,
+            )
+
+
+@check(
     id="pagination.orders_walk_stable_while_orders_arrive",
     rule="R10",
+    severity="major",
     title="A new order arriving while a customer pages through never repeats or hides an order",
     order=920,
 )
@@ -113,6 +141,7 @@ def orders_walk_stable_while_orders_arrive(ctx: CheckContext) -> None:
 @check(
     id="pagination.default_and_bounded_limit",
     rule="R10",
+    severity="minor",
     title="Pages hold 20 items by default, and limit=1 and limit=100 are honoured",
     order=930,
 )
@@ -138,6 +167,7 @@ def default_and_bounded_limit(ctx: CheckContext) -> None:
 @check(
     id="pagination.limit_out_of_range_refused",
     rule="R10",
+    severity="major",
     title="A limit outside 1–100 is refused with an error body",
     order=940,
 )
@@ -152,6 +182,7 @@ def limit_out_of_range_refused(ctx: CheckContext) -> None:
 @check(
     id="pagination.damaged_cursor_handled",
     rule="R9",
+    severity="major",
     title="A damaged page cursor is refused cleanly, never with a 500",
     order=950,
 )
@@ -163,5 +194,5 @@ def damaged_cursor_handled(ctx: CheckContext) -> None:
             rule = f"R9 GET {path} with a damaged cursor {cursor!r}"
             if ex.status is None or ex.status >= 500:
                 raise fail(f"{rule} must not crash the service; it {answered(ex)}", ex)
-            if ex.status >= 400 and (problem := error_shape_problem(ex)) is not None:
-                raise fail(f"{rule}: errors have the Error shape, but {problem}", ex)
+            if ex.status >= 400:
+                expect_error_shape(ex, rule)

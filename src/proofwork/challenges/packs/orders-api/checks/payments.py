@@ -32,6 +32,7 @@ RECOVERY_S = 10.0  # how long a service may take to take orders again once Payst
 @check(
     id="payments.charged_exactly_the_total",
     rule="R7",
+    severity="critical",
     title="A paid order is charged once, for exactly its total, in euros",
     order=700,
 )
@@ -71,6 +72,7 @@ def charged_exactly_the_total(ctx: CheckContext) -> None:
 @check(
     id="payments.declined_is_402_and_releases_stock",
     rule="R7",
+    severity="critical",
     title="A declined payment is answered with 402 and puts the stock back on the shelf",
     order=710,
 )
@@ -86,6 +88,38 @@ def declined_is_402_and_releases_stock(ctx: CheckContext) -> None:
         _expect_order_status(ctx, order_id, {"payment_failed"}, "R7 a declined order")
     ctx.provider.behave("ok")
     place_paid(ctx, [(sku, 2)], rule="R7 after a decline, the next customer can still order")
+
+
+@check(
+    id="payments.declined_order_retried_with_its_key_stays_declined",
+    rule="R8",
+    severity="major",
+    title="Retrying a declined order with its Idempotency-Key returns that order: nothing more",
+    order=715,
+)
+def declined_order_retried_with_its_key_stays_declined(ctx: CheckContext) -> None:
+    sku = add_product(ctx, stock=5)
+    body, key = order_body(ctx.unique("cust"), [(sku, 2)]), ctx.unique("key")
+    ctx.provider.behave("decline")
+    first = place(ctx, body, key=key)
+    rule = "R7 when Paystream declines, the service answers 402 payment_declined"
+    error = expect_error(first, statuses=(402,), codes={"payment_declined"}, rule=rule)
+    ctx.provider.behave("ok")
+    ex = place(ctx, body, key=key)
+    rule = (
+        "R8 the same key and body return the same order; this one was declined, so the "
+        "retry is answered 402 again"
+    )
+    again = expect_error(ex, statuses=(402,), codes={"payment_declined"}, rule=rule)
+    if error.get("order_id") != again.get("order_id"):
+        raise fail(
+            f"{rule}: the decline named order {error.get('order_id')!r}, the retry "
+            f"{again.get('order_id')!r}",
+            ex,
+        )
+    expect_stock(ctx, sku, 5, f"{rule}; the retry reserves nothing (the decline released it)")
+    if ctx.provider.succeeded_by_reference():
+        raise fail(f"{rule}; nothing may be charged for a declined order's retry", ex)
 
 
 def _expect_order_status(ctx: CheckContext, order_id: str, allowed: set[str], rule: str) -> None:
@@ -144,6 +178,7 @@ def _expect_no_double_charge(ctx: CheckContext) -> None:
 @check(
     id="payments.provider_errors_not_paid",
     rule="R7",
+    severity="critical",
     title="When Paystream fails with 500 or 503, the order is not reported paid",
     order=720,
 )
@@ -160,6 +195,7 @@ def provider_errors_not_paid(ctx: CheckContext) -> None:
 @check(
     id="payments.provider_reset_not_paid",
     rule="R7",
+    severity="critical",
     title="When Paystream drops the connection, the service answers quickly and does not crash",
     order=730,
 )
@@ -174,6 +210,7 @@ def provider_reset_not_paid(ctx: CheckContext) -> None:
 @check(
     id="payments.slow_provider_answered_promptly",
     rule="R7",
+    severity="major",
     title="When Paystream takes 8 s, the customer still gets an answer within 6 s",
     order=740,
 )
@@ -188,6 +225,7 @@ def slow_provider_answered_promptly(ctx: CheckContext) -> None:
 @check(
     id="payments.silent_provider_answered_promptly",
     rule="R7",
+    severity="major",
     title="When Paystream never answers, the customer still gets an answer within 6 s",
     order=750,
 )

@@ -32,20 +32,20 @@ from ._orders import (
 
 
 def _priced_order_check(
-    ctx: CheckContext, lines: Sequence[Line], region: str, rule: str
+    ctx: CheckContext, lines: Sequence[Line], region: str, rule: str, codes: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Order one product per (price, quantity) line and compare every amount with the brief."""
     skus = [add_product(ctx, price=price, stock=200) for price, _ in lines]
-    order, ex = place_paid(
-        ctx, [(sku, qty) for sku, (_, qty) in zip(skus, lines, strict=True)], region=region
-    )
-    expect_priced(order, price_order(lines, region), ex, rule)
+    ordered = [(sku, qty) for sku, (_, qty) in zip(skus, lines, strict=True)]
+    order, ex = place_paid(ctx, ordered, region=region, codes=codes, rule=rule)
+    expect_priced(order, price_order(lines, region, codes), ex, rule)
     return order
 
 
 @check(
     id="pricing.simple_order_placed_and_paid",
     rule="R3",
+    severity="critical",
     title="A simple order is placed, paid and priced correctly",
     order=200,
 )
@@ -73,6 +73,7 @@ def _expect_order_shape(ex: Exchange, customer: str, sku: str) -> tuple[dict[str
 @check(
     id="pricing.money_is_two_decimal_strings",
     rule="R2",
+    severity="major",
     title="Every amount is a string with exactly two decimals, never a JSON number",
     order=210,
 )
@@ -92,6 +93,7 @@ def money_is_two_decimal_strings(ctx: CheckContext) -> None:
 @check(
     id="pricing.sums_are_exact",
     rule="R2",
+    severity="critical",
     title="Amounts add up exactly (3 × 0.10 + 0.20 = 0.50)",
     order=220,
 )
@@ -105,6 +107,7 @@ def sums_are_exact(ctx: CheckContext) -> None:
 @check(
     id="pricing.line_totals_and_subtotal",
     rule="R3",
+    severity="critical",
     title="Each line costs price × quantity and the subtotal is their sum",
     order=230,
 )
@@ -142,6 +145,7 @@ def _tax_check(region: str) -> None:
     @check(
         id=f"pricing.tax_{region.lower()}",
         rule="R5",
+        severity="critical",
         title=f"{region} orders carry {rate} tax, rounded half-up to the cent",
         order=240,
     )
@@ -156,6 +160,7 @@ for _region in TAX_CASES:
 @check(
     id="pricing.tax_rounded_once_per_order",
     rule="R5",
+    severity="critical",
     title="Tax is rounded once on the whole order, not line by line",
     order=250,
 )
@@ -165,8 +170,61 @@ def tax_rounded_once_per_order(ctx: CheckContext) -> None:
 
 
 @check(
+    id="pricing.amounts_below_half_a_cent_round_down",
+    rule="R2",
+    severity="critical",
+    title="Half-up rounds down below half a cent (10% of 1.24 is 0.12, not 0.13)",
+    order=252,
+)
+def amounts_below_half_a_cent_round_down(ctx: CheckContext) -> None:
+    # 10% of 1.24 = 0.124 -> 0.12 and 19% of 1.12 = 0.2128 -> 0.21; rounding up instead (a
+    # ceiling passes every half-a-cent case) gives 0.13 and 0.22.
+    _priced_order_check(
+        ctx, [("1.24", 1)], "DE", "R2 half-up rounding keeps 0.124 at 0.12", ["WELCOME10"]
+    )
+
+
+@check(
+    id="pricing.tax_on_the_subtotal_less_the_rounded_discount",
+    rule="R5",
+    severity="critical",
+    title="Tax is charged on the subtotal less the discount as rounded, and rounded once",
+    order=254,
+)
+def tax_on_the_subtotal_less_the_rounded_discount(ctx: CheckContext) -> None:
+    # 10% of 20.15 = 2.015 -> 2.02; tax is 19% of 18.13 = 3.4447 -> 3.44, total 21.57. Taxing
+    # 20.15 - 2.015 gives 3.45; rounding only the total, (20.15 - 2.015) x 1.19, gives 21.58.
+    _priced_order_check(
+        ctx,
+        [("20.15", 1)],
+        "DE",
+        "R4/R5 the percentage is rounded first, and tax is charged on what is left",
+        ["WELCOME10"],
+    )
+
+
+@check(
+    id="pricing.tax_after_a_fixed_discount_rounds_half_up",
+    rule="R5",
+    severity="critical",
+    title="Tax on an order after FIVEOFF is charged on the discounted subtotal, half-up",
+    order=256,
+)
+def tax_after_a_fixed_discount_rounds_half_up(ctx: CheckContext) -> None:
+    # 26.50 - 5.00 = 21.50; 19% = 4.085 -> 4.09 (banker's 4.08; taxing 26.50 first gives 5.04).
+    _priced_order_check(
+        ctx,
+        [("13.25", 2)],
+        "DE",
+        "R5 tax is charged on the discounted subtotal (26.50 - 5.00) and rounded half-up",
+        ["FIVEOFF"],
+    )
+
+
+@check(
     id="pricing.unknown_region_refused",
     rule="R5",
+    severity="major",
     title="An order for a region we do not sell to is refused and reserves nothing",
     order=260,
 )

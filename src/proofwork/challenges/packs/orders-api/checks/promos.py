@@ -5,6 +5,7 @@ forbidden combinations, unknown codes and FIVEOFF under €20.00 are refused wit
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from proofwork.harness.checks import CheckContext, check
 
@@ -30,13 +31,24 @@ def _discounted(ctx: CheckContext, line: Line, codes: Sequence[str], rule: str) 
 
 
 def _refused(
-    ctx: CheckContext, codes: Sequence[str], allowed: Iterable[str], rule: str, price: str = "10.00"
+    ctx: CheckContext,
+    codes: Sequence[str],
+    allowed: Iterable[str],
+    rule: str,
+    price: str = "10.00",
+    lines: Sequence[Line] = (),
 ) -> None:
-    """The order is refused with one of `allowed` codes, and nothing is reserved or charged."""
-    sku = add_product(ctx, price=price, stock=5)
-    ex = place(ctx, order_body(ctx.unique("cust"), [(sku, 2)], "DE", codes))
+    """The order is refused with one of `allowed` codes, and nothing is reserved or charged.
+
+    By default one line of 2 at `price`; `lines` gives (price, quantity) lines instead.
+    """
+    lines = lines or [(price, 2)]
+    skus = [add_product(ctx, price=line_price, stock=5) for line_price, _ in lines]
+    ordered = [(sku, qty) for sku, (_, qty) in zip(skus, lines, strict=True)]
+    ex = place(ctx, order_body(ctx.unique("cust"), ordered, "DE", codes))
     expect_error(ex, statuses=(422, 400), codes=allowed, rule=rule)
-    expect_stock(ctx, sku, 5, f"{rule}; nothing may be ordered")
+    for sku in skus:
+        expect_stock(ctx, sku, 5, f"{rule}; nothing may be ordered")
     if ctx.provider.charges:
         raise fail(f"{rule}; nothing may be ordered, but Paystream was asked for a charge", ex)
 
@@ -44,6 +56,7 @@ def _refused(
 @check(
     id="promos.welcome10_rounds_half_up",
     rule="R4",
+    severity="critical",
     title="WELCOME10 takes 10% off, rounded half-up (10% of 1.25 is 0.13)",
     order=300,
 )
@@ -55,6 +68,7 @@ def welcome10_rounds_half_up(ctx: CheckContext) -> None:
 @check(
     id="promos.spring15_rounds_half_up",
     rule="R4",
+    severity="critical",
     title="SPRING15 takes 15% off, rounded half-up (15% of 20.30 is 3.05)",
     order=310,
 )
@@ -66,6 +80,7 @@ def spring15_rounds_half_up(ctx: CheckContext) -> None:
 @check(
     id="promos.fiveoff_at_the_minimum",
     rule="R4",
+    severity="major",
     title="FIVEOFF takes €5.00 off an order of exactly €20.00",
     order=320,
 )
@@ -76,6 +91,7 @@ def fiveoff_at_the_minimum(ctx: CheckContext) -> None:
 @check(
     id="promos.fiveoff_below_minimum_refused",
     rule="R4",
+    severity="critical",
     title="FIVEOFF on an order under €20.00 is refused and nothing is ordered",
     order=330,
 )
@@ -92,6 +108,7 @@ def fiveoff_below_minimum_refused(ctx: CheckContext) -> None:
 @check(
     id="promos.percentage_then_fixed",
     rule="R4",
+    severity="critical",
     title="A percentage code and FIVEOFF combine: percentage first (rounded), then €5.00",
     order=340,
 )
@@ -110,6 +127,7 @@ def percentage_then_fixed(ctx: CheckContext) -> None:
 @check(
     id="promos.two_percentage_codes_refused",
     rule="R4",
+    severity="critical",
     title="Two percentage codes together are refused and nothing is ordered",
     order=350,
 )
@@ -125,6 +143,7 @@ def two_percentage_codes_refused(ctx: CheckContext) -> None:
 @check(
     id="promos.same_code_twice_refused",
     rule="R4",
+    severity="critical",
     title="The same promo code twice is refused and nothing is ordered",
     order=360,
 )
@@ -142,6 +161,7 @@ def same_code_twice_refused(ctx: CheckContext) -> None:
 @check(
     id="promos.unknown_code_refused",
     rule="R4",
+    severity="major",
     title="An unknown promo code is refused and nothing is ordered",
     order=370,
 )
@@ -152,6 +172,7 @@ def unknown_code_refused(ctx: CheckContext) -> None:
 @check(
     id="promos.more_than_two_codes_refused",
     rule="R4",
+    severity="critical",
     title="More than two promo codes are refused and nothing is ordered",
     order=380,
 )
@@ -163,3 +184,65 @@ def more_than_two_codes_refused(ctx: CheckContext) -> None:
         "R4 a customer may give up to two codes",
         price="15.00",
     )
+
+
+@check(
+    id="promos.fiveoff_minimum_judged_on_the_subtotal",
+    rule="R4",
+    severity="major",
+    title="FIVEOFF's €20.00 minimum is judged on the subtotal, not on what a percentage code left",
+    order=390,
+)
+def fiveoff_minimum_judged_on_the_subtotal(ctx: CheckContext) -> None:
+    # 20.00 less 10% = 18.00 and 22.00 less 15% = 18.70 are under 20.00, but the subtotals are not:
+    # FIVEOFF applies to both, whichever order the codes come in.
+    for line, codes in (
+        (("10.00", 2), ["WELCOME10", "FIVEOFF"]),
+        (("11.00", 2), ["FIVEOFF", "SPRING15"]),
+    ):
+        subtotal = Decimal(line[0]) * line[1]
+        _discounted(
+            ctx,
+            line,
+            codes,
+            f"R4 FIVEOFF needs a subtotal of at least €20.00; this one is {subtotal}, so "
+            f"{' + '.join(codes)} both apply although the percentage leaves less than €20.00",
+        )
+
+
+@check(
+    id="promos.fiveoff_under_minimum_refuses_the_whole_order",
+    rule="R4",
+    severity="critical",
+    title="FIVEOFF under €20.00 beside a percentage code refuses the order, not just FIVEOFF",
+    order=391,
+)
+def fiveoff_under_minimum_refuses_the_whole_order(ctx: CheckContext) -> None:
+    # One cent under the minimum: dropping FIVEOFF and charging with WELCOME10 alone is not
+    # what the customer asked for; the brief says the order is an error.
+    _refused(
+        ctx,
+        ["WELCOME10", "FIVEOFF"],
+        {"promo_not_applicable"},
+        "R4 FIVEOFF on a subtotal of 19.99, one cent under €20.00, is an error even next to "
+        "a percentage code",
+        lines=[("19.99", 1)],
+    )
+
+
+@check(
+    id="promos.unknown_code_beside_a_valid_one_refused",
+    rule="R4",
+    severity="major",
+    title="An unknown promo code next to a valid one is refused and nothing is ordered",
+    order=392,
+)
+def unknown_code_beside_a_valid_one_refused(ctx: CheckContext) -> None:
+    for codes in (["WELCOME10", "FREESTUFF"], ["FREESTUFF", "FIVEOFF"]):
+        _refused(
+            ctx,
+            codes,
+            {"invalid_promo"},
+            f"R4 an unknown code is an error even beside a valid one ({' + '.join(codes)})",
+            price="15.00",
+        )

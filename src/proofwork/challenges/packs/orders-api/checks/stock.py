@@ -12,11 +12,14 @@ from ._orders import (
     all_at_once,
     answered,
     expect_error,
+    expect_paid,
+    expect_priced,
     expect_stock,
     fail,
     order_body,
     place,
     place_paid,
+    price_order,
     stock_of,
 )
 
@@ -24,6 +27,7 @@ from ._orders import (
 @check(
     id="stock.order_reserves_stock",
     rule="R6",
+    severity="critical",
     title="Placing an order takes its items out of stock",
     order=600,
 )
@@ -38,6 +42,7 @@ def order_reserves_stock(ctx: CheckContext) -> None:
 @check(
     id="stock.out_of_stock_refused",
     rule="R6",
+    severity="critical",
     title="An order for more than is left is refused and reserves nothing",
     order=610,
 )
@@ -55,6 +60,7 @@ def out_of_stock_refused(ctx: CheckContext) -> None:
 @check(
     id="stock.last_units_can_be_sold",
     rule="R6",
+    severity="critical",
     title="The last units can be sold, and then the product is out of stock",
     order=620,
 )
@@ -67,6 +73,34 @@ def last_units_can_be_sold(ctx: CheckContext) -> None:
     expect_stock(ctx, sku, 0, "R6 stock never goes below zero")
 
 
+@check(
+    id="stock.same_sku_on_two_lines_counted_together",
+    rule="R6",
+    severity="critical",
+    title="Two lines for the same product are judged against its stock together",
+    order=625,
+)
+def same_sku_on_two_lines_counted_together(ctx: CheckContext) -> None:
+    sku = add_product(ctx, price="4.00", stock=5)
+    ex = place(ctx, order_body(ctx.unique("cust"), [(sku, 3), (sku, 3)]))
+    rule = "R6 two lines of 3 for a product with 5 left ask for 6, more than is left"
+    # A service may refuse repeated skus as invalid input; it must never take 6 of 5.
+    expect_error(ex, statuses=(409, 422), codes={"out_of_stock", "validation_error"}, rule=rule)
+    expect_stock(ctx, sku, 5, f"{rule}; a refused order reserves nothing")
+    if ctx.provider.charges:
+        raise fail(f"{rule}; a refused order must not be charged", ex)
+    refuses_repeats = ex.status == 422
+    ex = place(ctx, order_body(ctx.unique("cust"), [(sku, 2), (sku, 3)]))
+    rule = "R6 two lines of 2 and 3 for a product with 5 left take exactly what is left"
+    if refuses_repeats:
+        expect_error(ex, statuses=(422,), codes={"validation_error"}, rule=rule)
+        expect_stock(ctx, sku, 5, f"{rule}; a refused order reserves nothing")
+        return
+    order = expect_paid(ex, rule)
+    expect_priced(order, price_order([("4.00", 2), ("4.00", 3)], "DE"), ex, rule)
+    expect_stock(ctx, sku, 0, f"{rule}; both lines are reserved")
+
+
 def _outcomes(exchanges: list[Exchange]) -> Counter[str]:
     return Counter(str(ex.status) if ex.status is not None else "no answer" for ex in exchanges)
 
@@ -74,6 +108,7 @@ def _outcomes(exchanges: list[Exchange]) -> Counter[str]:
 @check(
     id="stock.concurrent_orders_never_oversell",
     rule="R6",
+    severity="critical",
     title="20 customers ordering the last 5 units at once: exactly 5 succeed, stock ends at 0",
     order=630,
 )
@@ -117,6 +152,7 @@ def _judge_race(ctx: CheckContext, sku: str, stock: int, results: list[Exchange]
 @check(
     id="stock.concurrent_crossing_orders",
     rule="R6",
+    severity="critical",
     title="Orders taking two products in opposite orders at once neither oversell nor stall",
     order=640,
 )

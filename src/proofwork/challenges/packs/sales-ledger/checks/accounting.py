@@ -10,7 +10,12 @@ from ._ledger import JUNE, counts, expect, files, quarantine, row
 READ = ("read", "accepted", "quarantined", "duplicates")
 
 
-@check(id="accounting.reasons", rule="R8", title="Each rejected row is quarantined with its reason")
+@check(
+    id="accounting.reasons",
+    rule="R8",
+    severity="major",
+    title="Each rejected row is quarantined with its reason",
+)
 def reasons(ctx: JobCheckContext) -> None:
     rows = [
         row("W1", "10.00"),
@@ -46,6 +51,7 @@ def reasons(ctx: JobCheckContext) -> None:
 @check(
     id="accounting.generated_days",
     rule="R8",
+    severity="critical",
     title="Three messy days: every figure and every count as expected",
 )
 def generated(ctx: JobCheckContext) -> None:

@@ -7,7 +7,12 @@ from ._data import Export
 from ._ledger import JUNE, eur, expect, files, money, revenue, row
 
 
-@check(id="days.dublin_business_day", rule="R3", title="Late-evening sales land on the Dublin day")
+@check(
+    id="days.dublin_business_day",
+    rule="R3",
+    severity="critical",
+    title="Late-evening sales land on the Dublin day",
+)
 def dublin_day(ctx: JobCheckContext) -> None:
     web = Export("web", JUNE[0], [row("W1", "10.00", at="2026-06-01 23:15", currency="GBP")])
     # 22:30 UTC is 00:30 in Berlin on the 2nd, but 23:30 in Dublin on the 1st.

@@ -7,7 +7,12 @@ from ._data import Export
 from ._ledger import JUNE, counts, expect, files, revenue, row
 
 
-@check(id="duplicates.within_file", rule="R5", title="A row repeated in one file counts once")
+@check(
+    id="duplicates.within_file",
+    rule="R5",
+    severity="critical",
+    title="A row repeated in one file counts once",
+)
 def within_file(ctx: JobCheckContext) -> None:
     a, b = row("W1", "10.00"), row("W2", "2.50")
     export = Export("web", JUNE[0], [a, b, a])
@@ -24,6 +29,7 @@ def within_file(ctx: JobCheckContext) -> None:
 @check(
     id="duplicates.reexport_across_files",
     rule="R5",
+    severity="critical",
     title="Yesterday's orders re-exported today count once",
 )
 def across_files(ctx: JobCheckContext) -> None:

@@ -7,7 +7,12 @@ from ._data import Export
 from ._ledger import JUNE, expect, files, revenue, row
 
 
-@check(id="formats.popup_cp1252", rule="R2", title="Pop-up exports are read as cp1252")
+@check(
+    id="formats.popup_cp1252",
+    rule="R2",
+    severity="critical",
+    title="Pop-up exports are read as cp1252",
+)
 def popup_cp1252(ctx: JobCheckContext) -> None:
     rows = [
         row("P1", "12.50", party="Café Éire, Galway", note="Zürich"),
@@ -21,6 +26,7 @@ def popup_cp1252(ctx: JobCheckContext) -> None:
 @check(
     id="formats.market_decimal_comma",
     rule="R2",
+    severity="critical",
     title="Marketplace amounts: BOM, decimal comma, grouped thousands",
 )
 def market_decimal_comma(ctx: JobCheckContext) -> None:
@@ -35,6 +41,7 @@ def market_decimal_comma(ctx: JobCheckContext) -> None:
 @check(
     id="csv.quoting_whitespace_newlines",
     rule="R4",
+    severity="major",
     title="Quoted fields, stray whitespace and embedded newlines",
 )
 def quoting(ctx: JobCheckContext) -> None:

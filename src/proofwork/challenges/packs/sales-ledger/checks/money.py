@@ -9,7 +9,12 @@ from ._data import Export
 from ._ledger import JUNE, eur, expect, files, money, revenue, row
 
 
-@check(id="money.half_up_per_row", rule="R1", title="Each row is converted and rounded half-up")
+@check(
+    id="money.half_up_per_row",
+    rule="R1",
+    severity="critical",
+    title="Each row is converted and rounded half-up",
+)
 def half_up_per_row(ctx: JobCheckContext) -> None:
     amounts = ["2.01", "0.25", "4.41", "19.99", "0.01"]
     rows = [row(f"W{i}", a, currency="USD") for i, a in enumerate(amounts)]
@@ -24,7 +29,12 @@ def half_up_per_row(ctx: JobCheckContext) -> None:
     )
 
 
-@check(id="money.sums_are_exact", rule="R1", title="Many small amounts add up to the cent")
+@check(
+    id="money.sums_are_exact",
+    rule="R1",
+    severity="critical",
+    title="Many small amounts add up to the cent",
+)
 def sums_are_exact(ctx: JobCheckContext) -> None:
     rows = [row(f"W{i}", "0.10", currency="EUR", region="DE") for i in range(30)]
     rows += [row(f"X{i}", "0.35", currency="GBP", region="DE") for i in range(7)]

@@ -8,7 +8,10 @@ from ._ledger import JUNE, files, row
 
 
 @check(
-    id="operability.bad_date_exit_2", rule="R12", title="A bad --date exits 2 with a clear message"
+    id="operability.bad_date_exit_2",
+    rule="R12",
+    severity="minor",
+    title="A bad --date exits 2 with a clear message",
 )
 def bad_date(ctx: JobCheckContext) -> None:
     outcome = ctx.run(

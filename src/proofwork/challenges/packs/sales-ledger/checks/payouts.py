@@ -10,6 +10,7 @@ from ._ledger import JUNE, expect, files, payouts, row
 @check(
     id="payouts.commission_on_daily_gross",
     rule="R9",
+    severity="critical",
     title="Commission is 12% of the seller's day, rounded once",
 )
 def commission(ctx: JobCheckContext) -> None:

@@ -8,7 +8,10 @@ from ._ledger import JUNE, eur, expect, files, money, payouts, revenue, row
 
 
 @check(
-    id="refunds.change_the_sale_day", rule="R6", title="A refund days later reduces the sale's day"
+    id="refunds.change_the_sale_day",
+    rule="R6",
+    severity="critical",
+    title="A refund days later reduces the sale's day",
 )
 def refund_on_sale_day(ctx: JobCheckContext) -> None:
     sale = row("W1", "100.00", currency="GBP", region="UK")
@@ -31,6 +34,7 @@ def refund_on_sale_day(ctx: JobCheckContext) -> None:
 @check(
     id="refunds.corrections_change_the_sale_day",
     rule="R6",
+    severity="critical",
     title="A correction changes the sale's day and the seller's payout",
 )
 def correction(ctx: JobCheckContext) -> None:

@@ -10,6 +10,7 @@ from ._ledger import JUNE, files, row
 @check(
     id="reruns.identical_outputs",
     rule="R10",
+    severity="major",
     title="Running the same day twice writes the same files",
 )
 def rerun(ctx: JobCheckContext) -> None:

@@ -13,6 +13,7 @@ MEMORY = 40 * 1024 * 1024
 @check(
     id="scale.larger_than_memory",
     rule="R11",
+    severity="major",
     title="A day larger than memory completes with exact figures",
     order=900,
 )

@@ -7,7 +7,12 @@ from ._data import Export
 from ._ledger import JUNE, counts, expect, files, quarantine, revenue, row
 
 
-@check(id="schema.reordered_columns", rule="R7", title="Columns in another order are read by name")
+@check(
+    id="schema.reordered_columns",
+    rule="R7",
+    severity="major",
+    title="Columns in another order are read by name",
+)
 def reordered(ctx: JobCheckContext) -> None:
     columns = ("currency", "amount", "region", "id", "sold_at", "type", "ref")
     rows = [row("W1", "10.00", region="DE"), row("W2", "3.00", region="DE")]
@@ -17,7 +22,12 @@ def reordered(ctx: JobCheckContext) -> None:
     expect(ctx, "web DE revenue", revenue(outcome).get(("2026-06-01", "web", "DE")), "13.00")
 
 
-@check(id="schema.added_column", rule="R7", title="A column added in the middle is ignored")
+@check(
+    id="schema.added_column",
+    rule="R7",
+    severity="major",
+    title="A column added in the middle is ignored",
+)
 def added(ctx: JobCheckContext) -> None:
     columns = (
         "id",
@@ -40,6 +50,7 @@ def added(ctx: JobCheckContext) -> None:
 @check(
     id="schema.missing_column_refused",
     rule="R7",
+    severity="major",
     title="A file without a needed column is refused row by row",
 )
 def missing(ctx: JobCheckContext) -> None:
