@@ -700,3 +700,77 @@ def test_a_sampled_mutation_score_shows_its_interval_in_the_headline(
     assert headline["mutation"] == "68.65% ±5.1"
     headline = {h.key: h.value for h in headline_metrics(make_report(evidence=[exact]))}
     assert headline["mutation"] == "68.65%"
+
+
+def _held_back_signal(message: str = "R9 malformed JSON: code 'bad_json' is not listed") -> Signal:
+    """Production readiness held at 3 by one minor check failure, as signals.score writes it."""
+    return Signal(
+        "production_readiness",
+        "Production readiness",
+        "scored",
+        level=3,
+        label="Holds under pressure",
+        next_level=[
+            "acceptance.minor_failed = 1 (needs == 0)",
+            "load.relative_capacity = 0.5 (needs >= 0.6)",
+        ],
+        held_back_by=[
+            {
+                "requirement": "acceptance.minor_failed = 1 (needs == 0)",
+                "findings": [
+                    {
+                        "rule": "acceptance.validation.malformed_json_refused",
+                        "severity": "low",
+                        "message": message,
+                    }
+                ],
+                "more_findings": 2,
+            },
+            {
+                "requirement": "load.relative_capacity = 0.5 (needs >= 0.6)",
+                "findings": [],
+                "more_findings": 0,
+            },
+        ],
+    )
+
+
+def test_reports_with_the_failures_behind_a_level_validate(make_report: ReportFactory) -> None:
+    validate(make_report(signals=[_held_back_signal().to_json()]).to_json())
+
+
+def test_html_names_the_failures_behind_each_unmet_threshold(make_report: ReportFactory) -> None:
+    page = render_html(make_report(signals=[_held_back_signal().to_json()]))
+    card = _card(page, "signal-production-readiness")
+
+    assert card.index("To reach level 4") < card.index("acceptance.minor_failed = 1")
+    assert '<span class="need">needs = 0</span>' in card
+    assert (
+        '<span class="sev sev-low">low</span> <code>acceptance.validation.malformed_json_refused'
+        in card
+    )
+    assert "code &#39;bad_json&#39; is not listed" in card
+    assert "and 2 more findings" in card
+    assert '<span class="fact">load.relative_capacity = 0.5</span>' in card
+
+
+def test_html_escapes_and_shortens_the_failures_behind_a_level(make_report: ReportFactory) -> None:
+    long_hostile = HOSTILE_MESSAGE + "x" * 400
+    page = render_html(make_report(signals=[_held_back_signal(long_hostile).to_json()]))
+    card = _card(page, "signal-production-readiness")
+
+    assert "<script>" not in card and "&lt;script&gt;" in card
+    assert "x" * 300 not in card and "x…" in card
+
+
+def test_terminal_says_which_failures_hold_a_signal_below_the_next_level(
+    make_report: ReportFactory,
+) -> None:
+    text = _summary(make_report(signals=[_held_back_signal().to_json()]))
+
+    assert "Production readiness stays at 3: level 4 needs" in text
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "acceptance.minor_failed = 1" in line)
+    assert "low acceptance.validation.malformed_json_refused" in lines[at + 1]
+    assert "and 2 more" in lines[at + 2]
+    assert "load.relative_capacity = 0.5 (needs ≥ 0.6)" in text

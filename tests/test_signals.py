@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from proofwork.challenges.pack import Condition, Level, SignalSpec
+from proofwork.evidence import Finding, Severity
 from proofwork.signals import AWAITING, NOT_MEASURED, SCORED, holds, score_machine
 
 
@@ -71,3 +72,43 @@ def test_each_metric_is_named_once_with_the_highest_threshold_it_met() -> None:
                                          "tests.failed": 0, "tests.flaky": 0})  # fmt: skip
     coverage = [line for line in signal.evidence if line.startswith("tests.coverage_percent")]
     assert coverage == ["tests.coverage_percent = 85 (needs >= 80)"]
+
+
+def test_each_unmet_threshold_names_the_findings_counted_in_its_metric_worst_first() -> None:
+    def finding(rule: str, severity: Severity, *metrics: str) -> Finding:
+        return Finding(rule, severity, f"{rule} failed", counts_toward=metrics)
+
+    findings = [
+        finding("flaky.a", Severity.LOW, "tests.flaky"),
+        finding("cov.low", Severity.MEDIUM, "tests.coverage_percent"),
+        finding("cov.worse", Severity.CRITICAL, "tests.coverage_percent"),
+        *(finding(f"cov.n{n}", Severity.LOW, "tests.coverage_percent") for n in range(12)),
+    ]
+    metrics = {
+        "tests.passed": 9,
+        "tests.coverage_percent": 70.0,
+        "tests.failed": 0,
+        "tests.flaky": 1,
+    }
+
+    signal = score_machine("t", spec(), metrics, findings)
+
+    assert signal.level == 2
+    [coverage, flaky] = signal.held_back_by
+    assert coverage["requirement"] == "tests.coverage_percent = 70 (needs >= 80)"
+    assert [f["rule"] for f in coverage["findings"][:2]] == ["cov.worse", "cov.low"]
+    assert len(coverage["findings"]) == 10 and coverage["more_findings"] == 4
+    assert flaky["findings"] == [
+        {"rule": "flaky.a", "severity": "low", "message": "flaky.a failed"}
+    ]
+    assert flaky["more_findings"] == 0
+
+
+def test_a_signal_at_the_top_is_held_back_by_nothing() -> None:
+    metrics = {
+        "tests.passed": 9,
+        "tests.coverage_percent": 99.0,
+        "tests.failed": 0,
+        "tests.flaky": 0,
+    }
+    assert score_machine("t", spec(), metrics).held_back_by == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SCORED, AWAITING, NOT_MEASURED = "scored", "awaiting review", "not measured"
@@ -13,6 +13,8 @@ TOP_LEVEL = 4
 _THRESHOLD = re.compile(r"^(?P<fact>.+?) \((?P<need>needs [^()]*)\)$")
 _OPERATORS = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
 _NOT_ID = re.compile(r"[^a-z0-9]+")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+CAUSE_MESSAGE = 240  # characters of a finding's message shown under the threshold it breaks
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,24 @@ class Threshold:
 
     fact: str
     need: str = ""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A finding behind an unmet threshold: what failed, how badly, and what it said."""
+
+    rule: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """An unmet threshold of the next level and the findings counted in its metric."""
+
+    requirement: Threshold
+    causes: list[Cause]
+    more: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,7 @@ class SignalView:
     next_level: list[Threshold]
     levels: list[AnchoredLevel]
     material: list[str]
+    held_back_by: list[HeldBack] = field(default_factory=list)
 
     @property
     def scored(self) -> bool:
@@ -82,6 +103,9 @@ def signal_view(raw: dict[str, Any]) -> SignalView:
         next_level=[threshold(str(line)) for line in raw.get("next_level") or []],
         levels=[_anchored(item) for item in raw.get("levels") or [] if isinstance(item, dict)],
         material=[str(item) for item in raw.get("material") or []],
+        held_back_by=[
+            _held(item) for item in raw.get("held_back_by") or [] if isinstance(item, dict)
+        ],
     )
 
 
@@ -125,4 +149,25 @@ def _anchored(item: dict[str, Any]) -> AnchoredLevel:
         level=level if isinstance(level, int) and not isinstance(level, bool) else 0,
         label=str(item.get("label") or ""),
         description=str(item.get("description") or ""),
+    )
+
+
+def _held(item: dict[str, Any]) -> HeldBack:
+    more = item.get("more_findings")
+    return HeldBack(
+        requirement=threshold(str(item.get("requirement") or "")),
+        causes=[_cause(f) for f in item.get("findings") or [] if isinstance(f, dict)],
+        more=more if isinstance(more, int) and not isinstance(more, bool) and more > 0 else 0,
+    )
+
+
+def _cause(finding: dict[str, Any]) -> Cause:
+    severity = str(finding.get("severity") or "")
+    message = str(finding.get("message") or "")
+    if len(message) > CAUSE_MESSAGE:
+        message = message[: CAUSE_MESSAGE - 1] + "…"
+    return Cause(
+        rule=str(finding.get("rule") or ""),
+        severity=severity if severity in SEVERITIES else "info",
+        message=message,
     )

@@ -16,6 +16,7 @@ MISSING = "—"
 TOP_FINDINGS = 10
 MESSAGE_WIDTH = 80
 PROBE_METRICS = 3  # metrics shown per probe row; the rest are in the JSON/HTML reports
+HELD_BACK_SHOWN = 3  # failures named per unmet threshold; the reports name up to ten
 
 STATUS_STYLE = {
     Status.OK: "green",
@@ -117,7 +118,11 @@ def render_summary(report: Report, console: Console) -> None:
     console.print(_probes_table(report.evidence))
     console.print(_headline_line(report))
     if report.signals:
-        console.print(_signals_table([signal_view(raw) for raw in report.signals]))
+        views = [signal_view(raw) for raw in report.signals]
+        console.print(_signals_table(views))
+        for view in views:
+            if view.held_back_by and view.next_level_number is not None:
+                console.print(_held_back(view))
     console.print(_severity_line(report.findings))
     findings = report.findings
     if findings:
@@ -218,6 +223,23 @@ def _signal_label(signal: SignalView) -> Text:
         why = signal.evidence[0].fact if signal.evidence else ""
         return Text(_truncate(plain(why), MESSAGE_WIDTH), style="dim")
     return Text(_truncate(plain(signal.label), MESSAGE_WIDTH))
+
+
+def _held_back(signal: SignalView) -> Text:
+    """Why a signal is not one level higher: each unmet threshold and the failures behind it."""
+    text = Text(f"{plain(signal.title)} stays at {signal.level}: ", style="bold")
+    text.append(f"level {signal.next_level_number} needs")
+    for item in signal.held_back_by:
+        need = f" ({item.requirement.need})" if item.requirement.need else ""
+        text.append(f"\n  {plain(item.requirement.fact)}{need}")
+        for cause in item.causes[:HELD_BACK_SHOWN]:
+            text.append("\n    ")
+            text.append(cause.severity, style=SEVERITY_STYLE.get(Severity(cause.severity), ""))
+            text.append(f" {_truncate(plain(cause.rule), MESSAGE_WIDTH)}")
+        hidden = max(len(item.causes) - HELD_BACK_SHOWN, 0) + item.more
+        if hidden > 0:
+            text.append(f"\n    and {hidden} more", style="dim")
+    return text
 
 
 def _findings_table(findings: list[Finding], *, total: int) -> Table:
