@@ -60,17 +60,27 @@ def products_walk_every_item_once(ctx: CheckContext) -> None:
     order=910,
 )
 def customer_orders_walk_every_order_once(ctx: CheckContext) -> None:
-    sku = add_product(ctx, stock=50)
+    customer, placed = _customer_with_orders(ctx, 7)
+    _expect_walk_newest_first(ctx, customer, placed, 3)
+
+
+def _customer_with_orders(ctx: CheckContext, count: int) -> tuple[str, list[str]]:
+    sku = add_product(ctx, stock=count + 10)
     customer = ctx.unique("cust")
-    placed = [place_paid(ctx, [(sku, 1)], customer=customer)[0]["id"] for _ in range(7)]
-    rule = "R10 walking a customer's 7 orders with limit=3"
-    pages = walk(ctx, "/orders", {"customer_id": customer, "limit": 3}, rule)
-    _expect_page_sizes(pages, 3, rule)
+    return customer, [place_paid(ctx, [(sku, 1)], customer=customer)[0]["id"] for _ in range(count)]
+
+
+def _expect_walk_newest_first(
+    ctx: CheckContext, customer: str, placed: list[str], limit: int
+) -> None:
+    rule = f"R10 walking a customer's {len(placed)} orders with limit={limit}"
+    pages = walk(ctx, "/orders", {"customer_id": customer, "limit": limit}, rule, len(placed) + 2)
+    _expect_page_sizes(pages, limit, rule)
     ids = [o.get("id") for page in pages for o in page]
-    if ids != list(reversed(placed)):
+    expected = list(reversed(placed))
+    if ids != expected:
         raise fail(
-            f"{rule} must give every order once, newest first: expected "
-            f"{list(reversed(placed))}, got {ids}",
+            f"{rule} must give every order once, newest first: expected {expected}, got {ids}",
             ctx.http.last,
         )
 
@@ -83,21 +93,11 @@ def customer_orders_walk_every_order_once(ctx: CheckContext) -> None:
     order=915,
 )
 def orders_pages_at_exact_sizes(ctx: CheckContext) -> None:
-    sku = add_product(ctx, stock=20)
-    customer = ctx.unique("cust")
-    placed = [place_paid(ctx, [(sku, 1)], customer=customer)[0]["id"] for _ in range(6)]
-    expected = list(reversed(placed))
+    # 6 is a whole number of pages for each limit: a last full page may point at one empty
+    # page, which must then be the last.
+    customer, placed = _customer_with_orders(ctx, 6)
     for limit in (1, 2, 3, 6):
-        # 6 is a whole number of pages: the last full page may point at one empty last page.
-        rule = f"R10 walking a customer's 6 orders with limit={limit}"
-        pages = walk(ctx, "/orders", {"customer_id": customer, "limit": limit}, rule, 10)
-        _expect_page_sizes(pages, limit, rule)
-        ids = [o.get("id") for page in pages for o in page]
-        if ids != expected:
-            raise fail(
-                f"{rule} must give every order once, newest first: expected {expected}, got {ids}",
-                ctx.http.last,
-            )
+        _expect_walk_newest_first(ctx, customer, placed, limit)
 
 
 @check(
