@@ -120,11 +120,11 @@ def test_each_failure_becomes_a_finding_with_its_reproducing_request() -> None:
         "input.contract_violations": 1,
         "input.stopped_early": False,
     }
-    found = [(f.rule, f.severity) for f in evidence.findings]
+    found = [(f.rule, f.severity, f.counts_toward) for f in evidence.findings]
     assert found == [
-        ("input.server_error", Severity.HIGH),
-        ("input.contract", Severity.MEDIUM),
-        ("input.hang", Severity.HIGH),
+        ("input.server_error", Severity.HIGH, ("input.server_errors",)),
+        ("input.contract", Severity.MEDIUM, ("input.contract_violations",)),
+        ("input.hang", Severity.HIGH, ("input.hangs",)),
     ]
     server, contract, hang = evidence.findings
     assert (

@@ -20,10 +20,11 @@ SLACK_S = 15.0  # seeding, recovery from a hang, results
 SEED_PRODUCTS = 3
 CUSTOMER = "fuzz-customer"
 
+# Per kind of failure: its finding's rule and severity, and the metric it is counted in.
 RULES = {
-    "server_error": ("input.server_error", Severity.HIGH),
-    "hang": ("input.hang", Severity.HIGH),
-    "contract": ("input.contract", Severity.MEDIUM),
+    "server_error": ("input.server_error", Severity.HIGH, "input.server_errors"),
+    "hang": ("input.hang", Severity.HIGH, "input.hangs"),
+    "contract": ("input.contract", Severity.MEDIUM, "input.contract_violations"),
 }
 
 
@@ -171,11 +172,12 @@ class InputProbe:
         return evidence
 
     def _finding(self, failure: dict[str, Any]) -> Finding:
-        rule, severity = RULES.get(str(failure.get("kind")), RULES["contract"])
+        rule, severity, metric = RULES.get(str(failure.get("kind")), RULES["contract"])
         return Finding(
             rule,
             severity,
             failure_message(failure),
             snippet=failure_snippet(failure),
             probe=self.name,
+            counts_toward=(metric,),
         )
