@@ -1,5 +1,9 @@
 """R4 promo codes: the percentage is applied first and rounded half-up, then the fixed amount;
 forbidden combinations, unknown codes and FIVEOFF under €20.00 are refused with nothing ordered.
+
+"The discount never exceeds the subtotal" cannot bind with these codes (FIVEOFF needs €20.00,
+so the most taken off is 15% + €5.00, under the subtotal), so no check can reach a fully
+discounted order or its tax.
 """
 
 from __future__ import annotations
