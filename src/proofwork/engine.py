@@ -10,9 +10,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from proofwork import __version__, dependencies, intake, runtime, signals
+from proofwork import __version__, dependencies, history, intake, runtime, signals
 from proofwork.challenges import Pack, PackError, discover
+from proofwork.challenges.kit import KIT_FILES, SELF_CHECK
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.probes import default_registry
@@ -64,6 +66,8 @@ def grade(request: GradeRequest) -> Report:
     try:
         notify(Event("phase", "intake"))
         submission = _ingest(request.source, run_dir / "workspace", settings)
+        # Before any candidate code runs: the sandbox could rewrite `.git`.
+        work = history_of(run_dir / "workspace", pack)
         with open_sandbox(
             settings.sandbox,
             run_dir / "workspace",
@@ -77,9 +81,12 @@ def grade(request: GradeRequest) -> Report:
     finally:
         if not request.keep_workspace:
             shutil.rmtree(run_dir, ignore_errors=True)
+    if work:
+        evidence.insert(0, history.evidence(work))
     report = Report(
         submission=submission,
         evidence=evidence,
+        history=work,
         challenge=pack.id if pack else None,
         sandbox=sandbox_info,
         environment={"runtime_python": str(settings.runtime_python), "run_dir": str(run_dir)},
@@ -94,6 +101,15 @@ def grade(request: GradeRequest) -> Report:
         )
         report.signals = [s.to_json() for s in scored]
     return report
+
+
+def history_of(workspace: Path, pack: Pack | None) -> dict[str, Any]:
+    """How the work was done: the git history against the pack's time box, and the change
+    against the pack's starter (with the files its kit puts beside the starter)."""
+    if pack is None:
+        return history.read(workspace)
+    kit = tuple(pack.path(name) for name in (*KIT_FILES, SELF_CHECK))
+    return history.read(workspace, pack.spec.time_box_minutes, pack.path("starter"), kit)
 
 
 def _pack(request: GradeRequest) -> Pack | None:

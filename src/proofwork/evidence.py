@@ -128,6 +128,8 @@ class Report:
     signals: list[dict[str, Any]] = field(default_factory=list)
     # What reviewers read for the human-scored signals (DECISIONS.md, README.md), bounded.
     review: dict[str, str] = field(default_factory=dict)
+    # How the work was done: commits against the time box, the change against the starter.
+    history: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
     duration_s: float = 0.0
     version: str = ""
@@ -181,4 +183,5 @@ class Report:
             "findings": [f.to_json() for f in self.findings],
             "signals": self.signals,
             "review": self.review,
+            "history": self.history,
         }

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from proofwork.evidence import Finding, Report, Severity, Status
 from proofwork.reports.charts import load_chart
+from proofwork.reports.history_view import history_view
 from proofwork.reports.json_report import write_atomic
 from proofwork.reports.mutation_view import is_listed_survivor, mutation_view
 from proofwork.reports.signal_view import review_anchors, signal_view
@@ -94,6 +95,7 @@ def _context(report: Report) -> dict[str, Any]:
     return {
         "report": report,
         "integrity": report.integrity(),
+        "history": history_view(report, _diff_lines),
         "short_sha": report.submission.sha256[:SHORT_SHA],
         "challenge": report.challenge or "generic",
         "started": _format_date(report.started_at),

@@ -117,6 +117,8 @@ def render_summary(report: Report, console: Console) -> None:
         console.print(_tampering_banner(report))
     console.print(_probes_table(report.evidence))
     console.print(_headline_line(report))
+    if report.history.get("commits"):
+        console.print(_history_line(report.history))
     if report.signals:
         views = [signal_view(raw) for raw in report.signals]
         console.print(_signals_table(views))
@@ -183,6 +185,18 @@ def _headline_line(report: Report) -> Text:
         line.append(plain(headline.value))
         line.append("   ")
     line.rstrip()
+    return line
+
+
+def _history_line(history: dict[str, object]) -> Text:
+    line = Text("History ", style="bold")
+    line.append(f"{history['candidate_commits']} commits over {history['span_minutes']} min")
+    if history.get("time_box_minutes"):
+        line.append(f" (time box {history['time_box_minutes']} min)")
+    if history.get("squashed"):
+        line.append(" · one squashed commit", style="yellow")
+    if history.get("beyond_time_box"):
+        line.append(" · spans far beyond the time box", style="yellow")
     return line
 
 
