@@ -21,6 +21,7 @@ import time
 from proofwork.challenges import discover
 from proofwork.config import load_settings
 from proofwork.engine import GradeRequest, grade
+from proofwork.probes.load import read_plan
 
 TARGET_DEVIATION = 0.10
 
@@ -38,6 +39,13 @@ def main() -> int:
     args = parser.parse_args()
     settings = load_settings()
     pack = discover(settings.challenges_path).get("orders-api")
+    latency = read_plan(pack)[1].upstream_latency
+    if latency is not None:
+        print(
+            f"Paystream latency under load: median {latency.median_ms:g} ms, p99 "
+            f"{latency.p99_ms:g} ms (load.toml [upstream_latency])",
+            flush=True,
+        )
     figures: list[float] = []
     levels: list[dict[str, int | None]] = []
     for number in range(1, args.grades + 1):

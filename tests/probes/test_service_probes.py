@@ -243,11 +243,11 @@ def test_each_orphan_charge_and_stock_drift_is_a_finding_with_its_numbers() -> N
     first, second, gone, back, _ = found
     assert first[1] == Severity.CRITICAL
     assert first[2].startswith(
-        "A customer was charged for nothing (1 of 2): Paystream charge ch_1 of 35.70 EUR for order "
-        "ord_9, but the service does not know that order after 2 kill -9 with 18 orders in "
-        "flight (8 of them waiting on Paystream)"
+        "A customer was charged 35.70 EUR for nothing: order ord_9 is unknown to the service "
+        "(Paystream charge ch_1, 1 of 2) after 2 kill -9 with 18 orders in flight (8 of them "
+        "waiting on Paystream)"
     )
-    assert "reports it as payment_failed" in second[2]
+    assert "order ord_8 is payment_failed at the service" in second[2]
     assert gone[1] == Severity.HIGH and gone[2].startswith(
         "16 units of S1 left the stock with no order holding them"
     )

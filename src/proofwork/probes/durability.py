@@ -194,12 +194,11 @@ def _context(crashes: dict[str, Any]) -> str:
 
 def _orphan(probe: DurabilityProbe, orphan: dict[str, Any], which: str, context: str) -> Finding:
     status = orphan.get("order_status")
-    now = f"reports it as {status}" if status else "does not know that order"
+    now = f"is {status} at the service" if status else "is unknown to the service"
     message = (
-        f"A customer was charged for nothing ({which}): Paystream charge "
-        f"{orphan.get('charge_id')} of "
-        f"{orphan.get('amount')} {orphan.get('currency')} for order {orphan.get('reference')}, "
-        f"but the service {now} {context}"
+        f"A customer was charged {orphan.get('amount')} {orphan.get('currency')} for nothing: "
+        f"order {orphan.get('reference')} {now} (Paystream charge {orphan.get('charge_id')}, "
+        f"{which}) {context}"
     )
     return probe.finding("orphan_charge", Severity.CRITICAL, message)
 
