@@ -210,3 +210,17 @@ def test_names_that_share_an_email_are_one_person(make_repo: MakeRepo, tmp_path:
     (mitch,) = {t.author for t in lineages.files["a.py"].touches}
     assert lineages.names[mitch] in ("Mitch.Garnaat", "mitch garnaat", "Garnaat")
     assert {t.author for t in lineages.files["b.py"].touches} == {"root", "other"}
+
+
+def test_a_changed_mailmap_means_a_fresh_read(
+    make_repo: MakeRepo, audit_settings: Settings
+) -> None:
+    repo = make_repo("mailmapped")
+    repo.commit("Al <al@example.com>", 0, {"a.py": "x = 1\n"})
+    repo.commit("Alan <alan@example.com>", 1, {"a.py": "x = 2\n"})
+    before = run_audit(repo.root, audit_settings)
+    assert before["repository"]["authors"] == 2
+    repo.commit(ALICE, 2, {".mailmap": "Alan <alan@example.com> Al <al@example.com>\n"})
+    after = run_audit(repo.root, audit_settings)
+    assert after["repository"]["commits_read"] == 3  # not 1: the cached names are stale
+    assert after["repository"]["authors"] == 2  # Al is Alan now; Alice joined

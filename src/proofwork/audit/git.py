@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class Git:
     def __init__(self, repo: Path, home: Path) -> None:
         self.repo = repo
         self.env = git_env(home)
+        if (repo / ".git").is_dir():
+            # Pinned, so a `core.worktree` in the repository's config cannot point elsewhere.
+            self.env |= {"GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
 
     def argv(self, args: list[str]) -> list[str]:
         """The full command line for `args`."""
@@ -101,10 +105,13 @@ class Git:
                 )
             except FileNotFoundError as exc:
                 raise GitError("git is not installed; install git to audit a repository") from exc
+            deadline = time.monotonic() + GIT_TIMEOUT_S
             with process:
                 try:
                     while chunk := process.stdout.read(CHUNK):  # type: ignore[union-attr]
                         yield chunk
+                        if time.monotonic() > deadline:
+                            raise GitError(f"git {args[0]} took over {GIT_TIMEOUT_S}s")
                 except BaseException:
                     process.kill()
                     raise

@@ -14,6 +14,7 @@ reads only the commits added since (when the cached HEAD is an ancestor of the n
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -22,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from proofwork.analysis.sources import read_bytes
 from proofwork.audit.git import Git, GitError
 
 CACHE_FORMAT = 1
+MAILMAP_LIMIT = 1024 * 1024
 HEADER = b"\x1e"
 FIELD = "\x1f"
 # Committer time: it follows the order git log walks in, where a rebased author date does not.
@@ -258,11 +261,15 @@ def _read(git: Git, head: str, cache_dir: Path | None, progress: Progress | None
 
 
 def _cache_folder(git: Git, cache_dir: Path) -> Path | None:
-    """The cache folder of this repository: named after its root commit(s)."""
+    """The cache folder of this repository: named after its root commit and its .mailmap,
+    since cached commits carry mailmapped names (a changed .mailmap means a fresh read)."""
     roots = git.run(["rev-list", "--max-parents=0", "HEAD"], check=False).split()
     if not roots:
         return None
-    return cache_dir / min(roots).decode("ascii", errors="replace")
+    mailmap = git.repo / ".mailmap"
+    raw = read_bytes(mailmap, MAILMAP_LIMIT) if mailmap.is_file() else b""
+    names = hashlib.sha256(raw or b"").hexdigest()[:12]
+    return cache_dir / f"{min(roots).decode('ascii', errors='replace')}-{names}"
 
 
 def _cached(git: Git, head: str, cache_dir: Path) -> RawHistory | None:
