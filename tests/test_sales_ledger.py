@@ -21,6 +21,7 @@ from proofwork.config import Settings
 from proofwork.harness.checks import load_checks, load_helpers
 from proofwork.probes.base import not_applicable
 from proofwork.probes.harnessed import SubmissionConfigError, start_command
+from proofwork.probes.scale import findings, scale_metrics
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +134,29 @@ def test_a_job_submission_names_its_command_under_job_run(tmp_path: Path) -> Non
         start_command(tmp_path, "job")
     (tmp_path / "proofwork.toml").write_text('[job]\nrun = "python -m ledger"\n')
     assert start_command(tmp_path, "job") == "python -m ledger"
+
+
+def test_a_job_stopped_by_its_memory_limit_is_reported_as_such() -> None:
+    scale = {
+        "rows": 400_000,
+        "input_bytes": 20 * 1024 * 1024,
+        "memory_limit_bytes": 16 * 1024 * 1024,
+        "wall_s": 0.7,
+        "stopped": ["memory"],
+        "completed": False,
+        "correct": False,
+        "peak_memory_bytes": 15 * 1024 * 1024,
+    }
+    metrics = scale_metrics(scale)
+    assert metrics["scale.stopped_by_memory"] is True
+    assert metrics["scale.rows_per_s"] == 0.0
+    (finding,) = findings(scale)
+    assert finding.rule == "scale.out_of_memory"
+    assert "stopped by its 16 MiB memory limit on a day of 400000 rows" in finding.message
+
+
+def test_only_a_right_answer_counts_towards_speed() -> None:
+    scale = {"rows": 1000, "wall_s": 2.0, "completed": True, "correct": False, "problem": "x"}
+    assert scale_metrics(scale)["scale.rows_per_s"] == 0.0
+    assert findings(scale)[0].rule == "scale.wrong"
+    assert scale_metrics({**scale, "correct": True})["scale.rows_per_s"] == 500.0

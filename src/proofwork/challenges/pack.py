@@ -124,6 +124,11 @@ class JobSpec(Strict):
     # from the hidden one (challenge.toml never reaches a candidate).
     public_seed: int = 1
     hidden_seed: int = 2
+    # The scale measurement: a generated day of `scale_rows` rows (checks/_data.py `large`),
+    # run once under `scale_memory_mib`; 0 rows means the pack has none.
+    scale_rows: Annotated[int, Field(ge=0)] = 0
+    scale_memory_mib: Annotated[int, Field(ge=16)] = 64
+    scale_timeout_s: Annotated[float, Field(gt=0, le=1800)] = 180.0
 
     @field_validator("variables")
     @classmethod

@@ -63,6 +63,7 @@ KINDS = {
 # A batch job's kinds: modules with `run(job, control) -> results`.
 JOB_KINDS = {
     "acceptance": "proofwork.harness.batch_checks",
+    "scale": "proofwork.harness.scale",
 }
 
 

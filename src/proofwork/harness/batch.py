@@ -20,6 +20,7 @@ from proofwork.sandbox.process import SandboxProcess
 
 FOLDERS = {"INPUT_DIR": "input", "OUTPUT_DIR": "output", "WORK_DIR": "work"}
 STDERR_TAIL = 4096
+MEMORY_SAMPLE_S = 0.05
 
 
 @dataclass
@@ -68,6 +69,7 @@ class BatchRun:
     stopped: list[str]
     stdout: bytes
     stderr: bytes
+    peak_memory_bytes: int | None = None  # the most anonymous memory seen while it ran
 
     @property
     def ok(self) -> bool:
@@ -129,12 +131,22 @@ class BatchControl:
         )
 
     def run(self, case: Case, date: str, *, memory_bytes: int | None = None) -> BatchRun:
-        """Run the job on the case to its end (or its limits) and record how it went."""
+        """Run the job on the case to its end (or its limits) and record how it went, with
+        the most memory it held (sampled from its cgroup while it runs)."""
         started = time.monotonic()
-        result = self.start(case, date, memory_bytes=memory_bytes).wait()
-        return self.record(case, date, result, time.monotonic() - started)
+        process = self.start(case, date, memory_bytes=memory_bytes)
+        peak = watch_memory(process, started + self.job.sandbox_limits().wall_s)
+        result = process.wait()
+        return self.record(case, date, result, time.monotonic() - started, peak)
 
-    def record(self, case: Case, date: str, result: ExecResult, wall_s: float) -> BatchRun:
+    def record(
+        self,
+        case: Case,
+        date: str,
+        result: ExecResult,
+        wall_s: float,
+        peak_memory_bytes: int | None = None,
+    ) -> BatchRun:
         """Keep a finished run (its logs and, for findings, an exchange-shaped account)."""
         run = BatchRun(
             case.name,
@@ -144,6 +156,7 @@ class BatchControl:
             list(result.stopped),
             result.stdout,
             result.stderr,
+            peak_memory_bytes,
         )
         self.runs.append(run)
         listing = "\n".join(sorted(str(p.relative_to(case.input)) for p in case.input.rglob("*")))
@@ -167,3 +180,14 @@ class BatchControl:
 
     def close(self) -> None:
         """Nothing outlives a run: each one waits for its process tree."""
+
+
+def watch_memory(process: SandboxProcess, until: float) -> int | None:
+    """Sample the process's memory until it ends (or `until`); the most seen, if measurable."""
+    peak: int | None = None
+    while process.running and time.monotonic() < until:
+        now = process.memory_in_use()
+        if now is not None:
+            peak = max(peak or 0, now)
+        time.sleep(MEMORY_SAMPLE_S)
+    return peak

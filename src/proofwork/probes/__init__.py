@@ -65,6 +65,12 @@ def _load() -> Probe:
     return LoadProbe()
 
 
+def _scale() -> Probe:
+    from proofwork.probes.scale import ScaleProbe
+
+    return ScaleProbe()
+
+
 # Built-ins go through the same `register` call that third-party plugins use.
 BUILTIN = {
     "static": _static,
@@ -77,6 +83,7 @@ BUILTIN = {
     "operability": _operability,
     "input": _input,
     "load": _load,
+    "scale": _scale,
 }
 
 

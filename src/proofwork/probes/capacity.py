@@ -93,22 +93,36 @@ def cache_path(home: Path, pack: Pack, options: dict[str, Any]) -> Path:
     return home / "capacity" / f"{pack.id}-{pack.spec.version}-{digest}.json"
 
 
-def read_cached(path: Path) -> Capacity | None:
-    """The kept figure, or None when there is none (or it cannot be read)."""
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A kept figure's record, or None when there is none (or it cannot be read)."""
     try:
         data = json.loads(path.read_text())
-        return Capacity(**{**data, "cached": True})
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Keep a figure, atomically (two graders measuring at once just write it twice)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as out:
+        json.dump(data, out)
+    Path(temporary).replace(path)
+
+
+def read_cached(path: Path) -> Capacity | None:
+    """The kept figure, or None when there is none (or it cannot be read)."""
+    data = read_json(path)
+    try:
+        return Capacity(**{**data, "cached": True}) if data is not None else None
+    except TypeError:
         return None
 
 
 def write_cached(path: Path, capacity: Capacity) -> None:
-    """Keep the figure, atomically (two graders measuring at once just write it twice)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as out:
-        json.dump({k: v for k, v in asdict(capacity).items() if k != "cached"}, out)
-    Path(temporary).replace(path)
+    """Keep the figure (every field but whether it came from the cache)."""
+    write_json(path, {k: v for k, v in asdict(capacity).items() if k != "cached"})
 
 
 def reference_context(ctx: ProbeContext, pack: Pack) -> ProbeContext:

@@ -75,6 +75,7 @@ def build_job(
     deadline_s: float,
     checks_dir: str = "",
     options: dict[str, Any] | None = None,
+    run_timeout_s: float | None = None,
 ) -> Job:
     """The job for one harness run against the submission's service, written to outdir."""
     pack: Pack = ctx.challenge
@@ -87,7 +88,8 @@ def build_job(
     limits = ctx.limits(deadline_s, cpuset=cpus.get("service"))
     if pack.spec.kind == "job":  # each run of a job, not the whole harness job
         memory = pack.spec.job.memory_mib * MiB
-        limits = ctx.limits(pack.spec.job.run_timeout_s, cpuset=limits.cpuset, memory_bytes=memory)
+        each = run_timeout_s or pack.spec.job.run_timeout_s
+        limits = ctx.limits(each, cpuset=limits.cpuset, memory_bytes=memory)
     mounts = [(str(m.source), m.target, m.writable) for m in ctx.environment.mounts]
     job = Job(
         kind=kind,

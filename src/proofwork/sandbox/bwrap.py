@@ -311,6 +311,7 @@ class BwrapSandbox(Sandbox):
             pids=(lambda: group.pids()) if group else (lambda: _pids_of(self.uid)),
             cleanup=cleanup,
             stopped=group.stopped if group else list,
+            memory_in_use=group.memory_in_use if group else (lambda: None),
         )
 
     def _kill_tree(self, group: cgroups.Group | None) -> None:

@@ -36,6 +36,11 @@ class Group(Protocol):
         """Every process in the group."""
         ...
 
+    def memory_in_use(self) -> int | None:
+        """Anonymous memory the group holds now, in bytes: what its processes allocated, not
+        the page cache of files they read (None without a memory controller)."""
+        ...
+
     def kill_all(self) -> None:
         """Kill every process in the group and wait until it is empty."""
         ...
@@ -123,6 +128,13 @@ class V1Group:
         if "pids" in self.dirs and _field(_read(self.dirs["pids"] / "pids.events"), "max") > 0:
             hit.append("pids")
         return hit
+
+    def memory_in_use(self) -> int | None:
+        """total_rss of the memory controller's memory.stat."""
+        if "memory" not in self.dirs:
+            return None
+        stat = _read(self.dirs["memory"] / "memory.stat")
+        return _field(stat, "total_rss") + _field(stat, "total_rss_huge") if stat else None
 
     def kill_all(self) -> None:
         """Freeze, kill and thaw until no process is left."""
@@ -241,6 +253,11 @@ class V2Group:
         if _field(_read(self.path / "pids.events"), "max") > 0:
             hit.append("pids")
         return hit
+
+    def memory_in_use(self) -> int | None:
+        """anon of memory.stat."""
+        stat = _read(self.path / "memory.stat")
+        return _field(stat, "anon") if stat else None
 
     def kill_all(self) -> None:
         """cgroup.kill where the kernel has it, else freeze and kill one by one."""

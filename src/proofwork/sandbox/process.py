@@ -96,11 +96,13 @@ class SandboxProcess:
         pids: Callable[[], list[int]],
         cleanup: Callable[[], None] = lambda: None,
         stopped: Callable[[], list[str]] = list,
+        memory_in_use: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.execution = execution
         self._pids = pids
         self._cleanup = cleanup
         self._stopped = stopped
+        self.memory_in_use = memory_in_use  # the group's anonymous memory now, if known
         self._result: ExecResult | None = None
 
     def pids(self) -> list[int]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 DUBLIN, BERLIN = ZoneInfo("Europe/Dublin"), ZoneInfo("Europe/Berlin")
@@ -391,3 +392,24 @@ def _csv(rows: list[dict[str, str]]) -> bytes:
     lines = [",".join(rows[0])] if rows else []
     lines += [",".join(r.values()) for r in rows]
     return ("\n".join(lines) + "\n").encode()
+
+
+def large(folder: Path, seed: int, rows: int) -> dict[str, Any]:
+    """The scale measurement's day (one web export of `rows` sales), and the answer to judge
+    the job's outputs by: the day to close, and the revenue per day and region in cents."""
+    return {"date": "2026-06-01", "revenue_cents": dict(write_large(folder, seed, rows))}
+
+
+def judge_large(answer: dict[str, Any], outputs: dict[str, bytes]) -> str | None:
+    """What is wrong with the job's outputs for the scale day; None when they are right."""
+    text = outputs.get("revenue.csv", b"").decode("utf-8", "replace")
+    got = {
+        f"{r.get('day')},{r.get('region')}": r.get("revenue_eur")
+        for r in csv.DictReader(io.StringIO(text))
+        if r.get("channel") == "web"
+    }
+    for key, cents in sorted(answer["revenue_cents"].items()):
+        wanted = f"{cents / 100:.2f}"
+        if got.get(key) != wanted:
+            return f"revenue.csv: web revenue for {key} is {got.get(key)}, expected {wanted}"
+    return None
