@@ -45,8 +45,9 @@ def main() -> int:
         figures.append(relative)
         print(
             f"grade {number}/{args.grades}: relative speed {relative:.3f}, "
-            f"{metrics['scale.rows_per_s']:.0f} rows/s "
-            f"(reference {metrics['scale.reference_rows_per_s']:.0f}), "
+            f"{metrics['scale.rows_per_cpu_s']:.0f} rows/CPU-s "
+            f"(reference {metrics['scale.reference_rows_per_cpu_s']:.0f}), "
+            f"{metrics['scale.rows_per_s']:.0f} rows/s wall, "
             f"peak {metrics.get('scale.peak_memory_mib')} MiB of "
             f"{metrics['scale.memory_limit_mib']} MiB allowed, "
             f"{metrics['scale.input_mib']} MiB of input, "

@@ -3,6 +3,7 @@ messy, verify tells its reference from its starter, and a candidate's kit works.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -19,8 +20,11 @@ from proofwork.challenges.kit import build_kit
 from proofwork.cli import app
 from proofwork.config import Settings
 from proofwork.harness.checks import load_checks, load_helpers
+from proofwork.probes import default_registry
 from proofwork.probes.base import not_applicable
 from proofwork.probes.harnessed import SubmissionConfigError, start_command
+from proofwork.probes.job_durability import durability_findings, durability_metrics
+from proofwork.probes.job_input import input_findings, input_metrics
 from proofwork.probes.scale import findings, scale_metrics
 
 
@@ -160,3 +164,48 @@ def test_only_a_right_answer_counts_towards_speed() -> None:
     assert scale_metrics(scale)["scale.rows_per_s"] == 0.0
     assert findings(scale)[0].rule == "scale.wrong"
     assert scale_metrics({**scale, "correct": True})["scale.rows_per_s"] == 500.0
+
+
+def test_durability_judges_each_kill_by_what_it_left() -> None:
+    part = {
+        "clean_ok": True,
+        "kills": [
+            {"at_s": 0.4, "half_written": [], "rerun_ok": True, "changed": []},
+            {"at_s": 1.2, "half_written": ["revenue.csv"], "rerun_ok": True, "changed": []},
+            {"at_s": 2.0, "half_written": [], "rerun_ok": True, "changed": ["payouts.csv"]},
+            {"at_s": 2.1, "half_written": [], "rerun_ok": False, "rerun": "exit 1", "changed": []},
+        ],
+    }
+    metrics = durability_metrics(part)
+    assert (metrics["durability.kills"], metrics["durability.half_written"]) == (4, 1)
+    assert (metrics["durability.changed"], metrics["durability.rerun_failed"]) == (1, 1)
+    rules = [f.rule for f in durability_findings(part)]
+    assert rules == ["durability.half_written", "durability.changed", "durability.rerun_failed"]
+    assert [f.rule for f in durability_findings({"clean_ok": False})] == ["durability.no_clean_run"]
+
+
+def test_one_probe_name_measures_a_service_and_a_job_each_its_own_way(pack: Pack) -> None:
+    probe = default_registry(plugins=False).create(["durability"])[0]
+    assert probe.kinds == ("service", "job")  # type: ignore[attr-defined]
+
+    class Context:
+        challenge = pack
+
+    assert probe.applies(Context())  # type: ignore[arg-type]
+
+
+def test_fuzzed_inputs_are_judged_on_counts_and_reasons(data: Any) -> None:
+    example = {"file": "web-2026-06-01.csv", "records": 3}
+    summary = {"files": {"web-2026-06-01.csv": {"read": 3, "accepted": 1, "quarantined": 1}}}
+    outputs = {
+        "summary.json": json.dumps(summary).encode(),
+        "quarantine.csv": b"file,row,reason\nweb-2026-06-01.csv,2,because\n",
+    }
+    assert [kind for kind, _ in data.judge_fuzz(example, outputs)] == ["lost", "unexplained"]
+    summary["files"]["web-2026-06-01.csv"]["duplicates"] = 1
+    outputs["summary.json"] = json.dumps(summary).encode()
+    outputs["quarantine.csv"] = b"file,row,reason\nweb-2026-06-01.csv,2,bad_amount\n"
+    assert data.judge_fuzz(example, outputs) == []
+    crashed = {"examples": 2, "failures": [{"kind": "crash", "message": "exit 1", "input": "x"}]}
+    assert input_metrics(crashed)["input.crashes"] == 1
+    assert [f.rule for f in input_findings(crashed)] == ["input.crash"]

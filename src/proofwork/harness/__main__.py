@@ -64,6 +64,8 @@ KINDS = {
 JOB_KINDS = {
     "acceptance": "proofwork.harness.batch_checks",
     "scale": "proofwork.harness.scale",
+    "durability": "proofwork.harness.batch_durability",
+    "input": "proofwork.harness.batch_fuzz",
 }
 
 

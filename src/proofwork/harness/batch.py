@@ -15,12 +15,13 @@ from pathlib import Path
 
 from proofwork.harness.http import Exchange
 from proofwork.harness.job import DATA, Job
+from proofwork.harness.speed import process_cpu_seconds
 from proofwork.sandbox.base import ExecResult, Sandbox
 from proofwork.sandbox.process import SandboxProcess
 
 FOLDERS = {"INPUT_DIR": "input", "OUTPUT_DIR": "output", "WORK_DIR": "work"}
 STDERR_TAIL = 4096
-MEMORY_SAMPLE_S = 0.05
+SAMPLE_S = 0.05
 
 
 @dataclass
@@ -70,6 +71,7 @@ class BatchRun:
     stdout: bytes
     stderr: bytes
     peak_memory_bytes: int | None = None  # the most anonymous memory seen while it ran
+    cpu_s: float = 0.0  # CPU time its processes used (sampled while it ran)
 
     @property
     def ok(self) -> bool:
@@ -135,9 +137,11 @@ class BatchControl:
         the most memory it held (sampled from its cgroup while it runs)."""
         started = time.monotonic()
         process = self.start(case, date, memory_bytes=memory_bytes)
-        peak = watch_memory(process, started + self.job.sandbox_limits().wall_s)
+        usage = watch(process, started + self.job.sandbox_limits().wall_s)
         result = process.wait()
-        return self.record(case, date, result, time.monotonic() - started, peak)
+        run = self.record(case, date, result, time.monotonic() - started, usage.peak_memory)
+        run.cpu_s = round(usage.cpu_s, 3)
+        return run
 
     def record(
         self,
@@ -182,12 +186,33 @@ class BatchControl:
         """Nothing outlives a run: each one waits for its process tree."""
 
 
-def watch_memory(process: SandboxProcess, until: float) -> int | None:
-    """Sample the process's memory until it ends (or `until`); the most seen, if measurable."""
-    peak: int | None = None
+@dataclass
+class Usage:
+    """What a run used, sampled from outside while it ran."""
+
+    peak_memory: int | None = None
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds of every process seen (each at its last sample: at most one sampling
+        interval of each process's time is missed)."""
+        return sum(self.cpu_by_pid.values())
+
+
+def watch(process: SandboxProcess, until: float) -> Usage:
+    """Sample the run's memory and its processes' CPU time until it ends (or `until`).
+
+    CPU time, unlike wall time, does not count time spent waiting for a busy core, so a
+    speed figure taken from it says more about the code than about the neighbours."""
+    usage = Usage()
     while process.running and time.monotonic() < until:
         now = process.memory_in_use()
         if now is not None:
-            peak = max(peak or 0, now)
-        time.sleep(MEMORY_SAMPLE_S)
-    return peak
+            usage.peak_memory = max(usage.peak_memory or 0, now)
+        for pid in process.pids():
+            usage.cpu_by_pid[pid] = process_cpu_seconds(f"/proc/{pid}") or usage.cpu_by_pid.get(
+                pid, 0.0
+            )
+        time.sleep(SAMPLE_S)
+    return usage

@@ -15,6 +15,7 @@ from typing import Any
 from proofwork.harness.batch import BatchControl
 from proofwork.harness.checks import load_helpers
 from proofwork.harness.job import Job
+from proofwork.harness.speed import SpeedWatch
 
 
 def run(job: Job, control: BatchControl) -> dict[str, Any]:
@@ -26,7 +27,14 @@ def run(job: Job, control: BatchControl) -> dict[str, Any]:
     answer = data.large(case.input, int(plan["seed"]), int(plan["rows"]))
     generated_s = time.monotonic() - began
     input_bytes = sum(p.stat().st_size for p in case.input.rglob("*") if p.is_file())
-    done = control.run(case, answer["date"], memory_bytes=int(plan["memory_bytes"]))
+    watch = SpeedWatch.for_cores(job.cpus.get("service", ""))
+    began_ns = time.monotonic_ns()
+    try:
+        done = control.run(case, answer["date"], memory_bytes=int(plan["memory_bytes"]))
+    finally:
+        burst_ms = watch.burst_ms(began_ns, time.monotonic_ns()) if watch else None
+        if watch is not None:
+            watch.close()
     problem = data.judge_large(answer, case.outputs()) if done.ok else None
     return {
         "scale": {
@@ -35,6 +43,9 @@ def run(job: Job, control: BatchControl) -> dict[str, Any]:
             "memory_limit_bytes": int(plan["memory_bytes"]),
             "generated_s": round(generated_s, 3),
             "wall_s": done.wall_s,
+            "cpu_s": done.cpu_s,
+            # How fast the job's core ran meanwhile (a fixed burst's CPU time; see speed.py).
+            "burst_ms": burst_ms,
             "exit_code": done.exit_code,
             "stopped": done.stopped,
             "peak_memory_bytes": done.peak_memory_bytes,

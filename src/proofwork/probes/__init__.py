@@ -42,9 +42,11 @@ def _faults() -> Probe:
 
 
 def _durability() -> Probe:
+    from proofwork.probes.bykind import ByKind
     from proofwork.probes.durability import DurabilityProbe
+    from proofwork.probes.job_durability import JobDurabilityProbe
 
-    return DurabilityProbe()
+    return ByKind(service=DurabilityProbe(), job=JobDurabilityProbe())
 
 
 def _operability() -> Probe:
@@ -54,9 +56,11 @@ def _operability() -> Probe:
 
 
 def _input() -> Probe:
+    from proofwork.probes.bykind import ByKind
     from proofwork.probes.input import InputProbe
+    from proofwork.probes.job_input import JobInputProbe
 
-    return InputProbe()
+    return ByKind(service=InputProbe(), job=JobInputProbe())
 
 
 def _load() -> Probe:

@@ -1,6 +1,13 @@
 """The `scale` probe (batch jobs): one large generated day under a memory limit far below what
 its rows take once loaded; rows per second and the most memory held, and the speed relative to
 the pack's reference on the same machine (`scale.relative_speed`), like `load.relative_capacity`.
+
+The relative figure divides rows per CPU-second (the job's processes' own CPU time), not per
+wall-clock second: on a shared host the wall clock counts the time a job waited for its core,
+which says more about the neighbours than about the code. A core also runs the same code
+faster or slower from one minute to the next (see harness/speed.py); where a speed watcher
+timed its bursts on the job's core during both runs, each rate is scaled by that burst time
+(a CPU-bound job slows down as the burst does), so the two are compared at the same speed.
 """
 
 from __future__ import annotations
@@ -59,12 +66,20 @@ class ScaleProbe:
     def relative(
         self, ctx: ProbeContext, pack: Pack, own: dict[str, Any], evidence: Evidence
     ) -> None:
-        speed = evidence.metrics.get("scale.rows_per_s")
+        speed = evidence.metrics.get("scale.rows_per_cpu_s")
         reference = reference_speed(ctx, pack, own, self)
         if reference is None or not isinstance(speed, int | float):
             return
-        evidence.metrics["scale.reference_rows_per_s"] = reference
-        evidence.metrics["scale.relative_speed"] = round(speed / reference, 3)
+        evidence.metrics["scale.reference_rows_per_cpu_s"] = reference["rows_per_cpu_s"]
+        relative = speed / reference["rows_per_cpu_s"]
+        burst, reference_burst = (
+            evidence.metrics.get("scale.core_burst_ms"),
+            reference.get("burst_ms"),
+        )
+        if isinstance(burst, float) and reference_burst:
+            relative *= burst / reference_burst
+            evidence.metrics["scale.reference_core_burst_ms"] = reference_burst
+        evidence.metrics["scale.relative_speed"] = round(relative, 3)
 
 
 def plan(pack: Pack) -> dict[str, Any]:
@@ -81,6 +96,7 @@ def scale_metrics(scale: dict[str, Any]) -> dict[str, MetricValue]:
     """Rows per second (0 unless it finished with the right figures), and the memory held."""
     correct = bool(scale.get("correct"))
     wall = float(scale.get("wall_s") or 0.0)
+    cpu = float(scale.get("cpu_s") or 0.0)
     rows = int(scale.get("rows") or 0)
     metrics: dict[str, MetricValue] = {
         "scale.rows": rows,
@@ -91,7 +107,11 @@ def scale_metrics(scale: dict[str, Any]) -> dict[str, MetricValue]:
         "scale.stopped_by_memory": "memory" in (scale.get("stopped") or []),
         "scale.wall_s": wall,
         "scale.rows_per_s": round(rows / wall, 1) if correct and wall > 0 else 0.0,
+        "scale.cpu_s": cpu,
+        "scale.rows_per_cpu_s": round(rows / cpu, 1) if correct and cpu > 0 else 0.0,
     }
+    if scale.get("burst_ms"):
+        metrics["scale.core_burst_ms"] = float(scale["burst_ms"])
     if scale.get("peak_memory_bytes") is not None:
         metrics["scale.peak_memory_mib"] = round(int(scale["peak_memory_bytes"]) / MiB, 1)
     return metrics
@@ -124,19 +144,21 @@ def findings(scale: dict[str, Any]) -> list[Finding]:
 
 def reference_speed(
     ctx: ProbeContext, pack: Pack, own: dict[str, Any], probe: ScaleProbe
-) -> float | None:
-    """The reference's rows per second on this machine: kept from before, this grade's own
+) -> dict[str, float] | None:
+    """The reference's rows per CPU-second on this machine: kept from before, this grade's own
     figure when the submission is the reference, or measured now (and kept)."""
     path = capacity.cache_path(ctx.settings.home, pack, {"scale": plan(pack)})
     kept = capacity.read_json(path)
-    if kept and kept.get("rows_per_s"):
-        return float(kept["rows_per_s"])
+    if kept and kept.get("rows_per_cpu_s"):
+        return {k: float(kept[k]) for k in ("rows_per_cpu_s", "burst_ms") if kept.get(k)}
     results: dict[str, Any] | None = own if capacity.is_reference(ctx, pack) else None
     if results is None:
         scratch = Evidence("scale.reference")
         results = probe.measure(capacity.reference_context(ctx, pack), pack, scratch)
-    speed = scale_metrics((results or {}).get("scale", {})).get("scale.rows_per_s")
+    measured = scale_metrics((results or {}).get("scale", {}))
+    speed, burst = measured.get("scale.rows_per_cpu_s"), measured.get("scale.core_burst_ms")
     if not isinstance(speed, float) or speed <= 0:
         return None
-    capacity.write_json(path, {"rows_per_s": speed, "machine": capacity.machine()})
-    return speed
+    figure = {"rows_per_cpu_s": speed, **({"burst_ms": burst} if isinstance(burst, float) else {})}
+    capacity.write_json(path, {**figure, "machine": capacity.machine()})
+    return figure

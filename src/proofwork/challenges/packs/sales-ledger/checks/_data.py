@@ -326,7 +326,9 @@ class Generator:
     ) -> tuple[Row, str]:
         roll = self.rng.random()
         if roll < 0.08 and (earlier or fresh):  # a re-export, or a repeat in the same file
-            return self.rng.choice(earlier + fresh), "duplicate"
+            pick = self.rng.randrange(len(earlier) + len(fresh))
+            seen = earlier[pick] if pick < len(earlier) else fresh[pick - len(earlier)]
+            return seen, "duplicate"
         if roll < 0.16 and earlier:
             return self.follow_up(self.rng.choice(earlier), day), "accepted"
         if roll < 0.22:
@@ -413,3 +415,80 @@ def judge_large(answer: dict[str, Any], outputs: dict[str, bytes]) -> str | None
         if got.get(key) != wanted:
             return f"revenue.csv: web revenue for {key} is {got.get(key)}, expected {wanted}"
     return None
+
+
+def durability(seed: int) -> tuple[dict[str, bytes], str]:
+    """The durability probe's dataset (a week of busy days, every kind of mess) and its date:
+    long enough a run that a kill lands while it reads, books and writes."""
+    data = generate(seed, days=7, per_day=3000)
+    return data.files, data.last_day.isoformat()
+
+
+REASONS = {
+    "bad_row", "missing_value", "unknown_type", "bad_timestamp", "bad_amount",
+    "unknown_currency", "no_rate", "unknown_original", "missing_column",
+}  # fmt: skip
+JUNK = (
+    "", " ", "1.234,50", "12,3,4", "ten", "-0", "1e3", "NaN", "０", '"', "'", "\n", "\r\n", ";",
+    ",", "Café", "€", "\t", "sale", "refund", "correction", "EUR", "XBT", "2026-06-01",
+    "2026-06-01T23:15:00Z", "01.06.2026 23:30", "2026-06-01 23:30", "31.02.2026 10:00",
+    "9" * 30, "W0000001",
+)  # fmt: skip
+
+
+def fuzz_inputs(seed: int) -> Any:
+    """A hypothesis strategy of messy single-file inputs for the input probe: rows mixing
+    plausible values with junk, in the channel's encoding; each example says how many records
+    the file holds, so a job's counts can be held to it."""
+    from hypothesis import strategies as st
+
+    def example(channel: str, rows: list[list[str]]) -> dict[str, Any]:
+        export = Export(channel, date(2026, 6, 1))
+        dialect = DIALECTS[channel]
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
+        writer.writerow(export.header())
+        writer.writerows(row[: len(export.header())] for row in rows)
+        files = {f"rates/{d}.csv": rates_file(day_rates(Generator(seed).rng)) for d in (
+            "2026-05-31", "2026-06-01", "2026-06-02")}  # fmt: skip
+        files[export.name] = out.getvalue().encode(dialect.encoding, errors="replace")
+        return {"files": files, "date": "2026-06-01", "file": export.name, "records": len(rows)}
+
+    good = Generator(seed)
+    plausible = [good.sale("web", date(2026, 6, 1)) for _ in range(5)]
+    valid = [v for row in plausible for v in Export("web", date(2026, 6, 1)).values(
+        row, DIALECTS["web"]).values() if v]  # fmt: skip
+    field_ = st.one_of(
+        st.sampled_from(valid),
+        st.sampled_from(JUNK),
+        st.text(st.characters(codec="cp1252"), max_size=8),
+    )
+    row = st.lists(field_, min_size=8, max_size=8)
+    return st.builds(
+        example, st.sampled_from(sorted(DIALECTS)), st.lists(row, min_size=1, max_size=25)
+    )
+
+
+def judge_fuzz(example: dict[str, Any], outputs: dict[str, bytes]) -> list[tuple[str, str]]:
+    """(kind, what) for each way the outputs fail the brief on a fuzzed input: `lost` when the
+    counts do not account for every record, `unexplained` when a rejected row has no reason."""
+    name, records = example["file"], example["records"]
+    try:
+        counts = json.loads(outputs.get("summary.json", b"")).get("files", {}).get(name)
+    except (ValueError, AttributeError):
+        return [("lost", "summary.json is missing or not a JSON object")]
+    if not isinstance(counts, dict):
+        return [("lost", f"summary.json has no counts for {name}")]
+    parts = [counts.get(k) for k in ("accepted", "quarantined", "duplicates")]
+    problems = []
+    if counts.get("read") != records or sum(p for p in parts if isinstance(p, int)) != records:
+        problems.append(("lost", f"{name} holds {records} records; summary.json says {counts}"))
+    text = outputs.get("quarantine.csv", b"").decode("utf-8", "replace")
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r.get("file") == name]
+    bad = [r for r in rows if r.get("reason") not in REASONS]
+    if bad or len(rows) != counts.get("quarantined"):
+        problems.append(
+            ("unexplained", f"{len(rows)} quarantined rows listed for {name}, "
+             f"{counts.get('quarantined')} counted, {len(bad)} without a known reason")
+        )  # fmt: skip
+    return problems
