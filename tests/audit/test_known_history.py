@@ -206,3 +206,11 @@ def test_where_to_invest_names_files_and_signals(known: dict[str, Any]) -> None:
 def test_a_full_history_reports_no_problems(known: dict[str, Any]) -> None:
     assert known["problems"] == []
     assert known["repository"]["shallow"] is False
+
+
+def test_the_schema_holds_findings_to_the_report_s_finding(known: dict[str, Any]) -> None:
+    from proofwork.reports.json_report import ReportSchemaError
+
+    broken = {**known, "findings": [{"rule": "audit.x", "severity": "dire"}]}
+    with pytest.raises(ReportSchemaError, match=r"\$\.findings\[0\]"):
+        validate(broken, AUDIT_SCHEMA_RESOURCE)

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
 
 from proofwork.evidence import Report
 
@@ -71,7 +72,12 @@ def load_schema(resource: str = SCHEMA_RESOURCE) -> dict[str, Any]:
 
 @cache
 def _validator(resource: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(resource))
+    # The audit schema refers to the report schema's finding, so both are registered by $id.
+    schemas = [load_schema(name) for name in (SCHEMA_RESOURCE, AUDIT_SCHEMA_RESOURCE)]
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas
+    )
+    return Draft202012Validator(load_schema(resource), registry=registry)
 
 
 def validate(document: dict[str, Any], resource: str = SCHEMA_RESOURCE) -> None:
