@@ -7,15 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from celery import Celery
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofwork import __version__
 from proofwork.config import Settings
+from proofwork.jobs import distributed
 from proofwork.jobs.embedded import EmbeddedWorkers
 from proofwork.store import BlobStore, blob_store, engine_for, session_factory
 from proofwork.store.database import head_revision
+from proofwork.web import errors
+from proofwork.web.assessments import endpoints as assessments
+from proofwork.web.candidates import endpoints as candidates
+from proofwork.web.invitations import endpoints as invitations
+from proofwork.web.reviews import endpoints as reviews
+from proofwork.web.runs import endpoints as runs
+from proofwork.web.submissions import endpoints as submissions
 
 
 @dataclass
@@ -27,6 +38,14 @@ class Services:
     factory: sessionmaker[Session]
     blobs: BlobStore
     workers: EmbeddedWorkers | None
+    celery: Celery | None = None
+
+    def ring(self, run_ids: list[str]) -> None:
+        """Tell the workers new runs are queued (after the commit that queued them)."""
+        if self.workers is not None:
+            self.workers.wake.set()
+        if self.celery is not None:
+            distributed.dispatch(self.celery, self.factory, run_ids)
 
 
 def build_services(settings: Settings, *, worker_cores: int | None) -> Services:
@@ -42,7 +61,8 @@ def build_services(settings: Settings, *, worker_cores: int | None) -> Services:
             blobs=blobs,
             settings=settings.model_copy(update={"worker_cores": cores}),
         )
-    return Services(settings, engine, factory, blobs, workers)
+    celery = distributed.create_celery(settings) if settings.broker_url else None
+    return Services(settings, engine, factory, blobs, workers, celery)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -65,12 +85,57 @@ def create_app(services: Services) -> FastAPI:
                 services.workers.release()
             services.engine.dispose()
 
-    app = FastAPI(title="Proofwork", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Proofwork",
+        version=__version__,
+        lifespan=lifespan,
+        description="Grade Python work samples by running them like production does.",
+    )
     app.state.services = services
-
-    @app.get("/api/v1/health", tags=["service"])
-    def health() -> dict[str, str]:
-        """The service is up; its version and the schema it runs on."""
-        return {"status": "ok", "version": __version__, "schema": head_revision()}
-
+    errors.install(app)
+    app.include_router(api_router())
     return app
+
+
+API_PREFIX = "/api/v1"
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    schema_revision: str
+
+
+def api_router() -> APIRouter:
+    """Every /api/v1 route."""
+    router = APIRouter(prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
+
+    @router.get("/health", tags=["service"])
+    def health() -> Health:
+        """The service is up; its version and the schema it runs on (no token needed)."""
+        return Health(status="ok", version=__version__, schema_revision=head_revision())
+
+    for module in DOMAINS:
+        router.include_router(module.router)
+    return router
+
+
+DOMAINS = (assessments, candidates, invitations, submissions, runs, reviews)
+
+
+def route_permissions() -> dict[tuple[str, str], str]:
+    """(method, path) of every /api/v1 route that needs a token, and the permission it needs."""
+    table = {}
+    for module in DOMAINS:
+        for route in module.router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            stack = list(route.dependant.dependencies)
+            while stack:
+                dependency = stack.pop()
+                permission = getattr(dependency.call, "permission", None)
+                if permission is not None:
+                    for method in route.methods:
+                        table[(method, f"{API_PREFIX}{route.path}")] = permission
+                stack += dependency.dependencies
+    return table

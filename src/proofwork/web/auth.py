@@ -1,0 +1,151 @@
+"""Who is calling, and what they may do: permissions are data, each route names the one it needs.
+
+Callers prove who they are with a bearer token: an API token (`pw_…`, one organisation, one
+role) or an invitation's token (`pwi_…`, a candidate uploading for that invitation only). The
+browser pages will add signed-in sessions through `app.state.session_principal`, a hook that
+turns a request into a Principal (or None); the routes do not change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from proofwork.store.models import ApiToken, Invitation, InvitationState, Role, utcnow
+from proofwork.web.deps import SessionDep
+from proofwork.web.errors import ApiError
+
+CANDIDATE = "candidate"
+STAFF = frozenset({Role.OWNER, Role.RECRUITER, Role.REVIEWER})
+HIRING = frozenset({Role.OWNER, Role.RECRUITER})
+
+# Who may do what. Reviewers read runs and reports to score them, but candidates reach them
+# only through an alias (blind review); a candidate's token may only upload.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "assessments:read": STAFF,
+    "assessments:write": HIRING,
+    "candidates:read": STAFF,
+    "candidates:write": HIRING,
+    "candidates:erase": frozenset({Role.OWNER}),
+    "invitations:read": HIRING,
+    "invitations:write": HIRING,
+    "submissions:create": HIRING | {CANDIDATE},
+    "submissions:read": STAFF,
+    "runs:read": STAFF,
+    "runs:write": HIRING,
+    "scorecards:read": STAFF,
+    "scorecards:write": frozenset({Role.OWNER, Role.REVIEWER}),
+    "decisions:read": HIRING,
+    "decisions:write": HIRING,
+    "webhooks:manage": frozenset({Role.OWNER}),
+}
+
+TOKEN_PREFIX, INVITATION_PREFIX = "pw_", "pwi_"
+LAST_USED_EVERY = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller, always inside one organisation."""
+
+    org_id: str
+    role: str
+    user_id: str | None = None
+    token_id: str | None = None
+    invitation_id: str | None = None
+
+    @property
+    def blind(self) -> bool:
+        """Whether candidates' names and e-mails are hidden from this caller."""
+        return self.role not in HIRING
+
+    @property
+    def actor(self) -> str:
+        """How audit events name the caller."""
+        return self.user_id or self.token_id or self.invitation_id or "unknown"
+
+
+def hash_secret(secret: str) -> str:
+    """What the store keeps of a token: its sha256."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret(prefix: str) -> str:
+    """A fresh unguessable token with its kind's prefix."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def _from_api_token(session: Session, secret: str) -> Principal | None:
+    token = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if token is None:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        session.commit()
+    return Principal(token.org_id, token.role, user_id=token.user_id, token_id=token.id)
+
+
+def _from_invitation(session: Session, secret: str) -> Principal | None:
+    invitation = session.scalar(
+        select(Invitation).where(
+            Invitation.token_hash == hash_secret(secret),
+            Invitation.state == InvitationState.PENDING,
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    if invitation is None:
+        return None
+    return Principal(invitation.org_id, CANDIDATE, invitation_id=invitation.id)
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (pw_…) or invitation (pwi_…)")
+
+
+def authenticate(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from a bearer token or the pages' session hook; 401 otherwise."""
+    principal = None
+    if credentials is not None:
+        secret = credentials.credentials
+        if secret.startswith(INVITATION_PREFIX):
+            principal = _from_invitation(session, secret)
+        elif secret.startswith(TOKEN_PREFIX):
+            principal = _from_api_token(session, secret)
+    else:
+        hook: Callable[[Request], Principal | None] | None = getattr(
+            request.app.state, "session_principal", None
+        )
+        principal = hook(request) if hook else None
+    if principal is None:
+        raise ApiError(401, "send a valid token: Authorization: Bearer pw_… (or an invitation's)")
+    return principal
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A dependency: the caller, if their role may do `permission`; 403 otherwise."""
+    allowed = PERMISSIONS[permission]
+
+    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            raise ApiError(403, f"a {principal.role} may not do {permission}")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]  # read by the route walk test
+    return check

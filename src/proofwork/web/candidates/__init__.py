@@ -1,0 +1,1 @@
+"""Candidates: people invited to assessments; reviewers see only their alias (blind review)."""

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from proofwork.store.models import Candidate
+from proofwork.web.auth import Principal
+
+
+class CandidateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class CandidateOut(BaseModel):
+    id: str
+    alias: str = Field(description="What blind reviewers see instead of the name")
+    name: str | None = Field(description="Hidden (null) from reviewers")
+    email: str | None = Field(description="Hidden (null) from reviewers")
+    created_at: dt.datetime
+
+    @classmethod
+    def seen_by(cls, candidate: Candidate, principal: Principal) -> CandidateOut:
+        """The candidate as this caller may see them."""
+        blind = principal.blind
+        return cls(
+            id=candidate.id,
+            alias=candidate.alias,
+            name=None if blind else candidate.name,
+            email=None if blind else candidate.email,
+            created_at=candidate.created_at,
+        )

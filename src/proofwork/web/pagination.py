@@ -1,0 +1,56 @@
+"""Cursor pagination over (created_at, id), newest first: stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from proofwork.web.errors import ApiError
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, and the cursor that fetches the next one."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def _encode(created_at: dt.datetime, row_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        stamp, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return dt.datetime.fromisoformat(stamp), row_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            422, "bad cursor: pass next_cursor from the previous page as it was"
+        ) from exc
+
+
+def page(
+    session: Session,
+    query: Select[Any],
+    created_at: InstrumentedAttribute[dt.datetime],
+    row_id: InstrumentedAttribute[str],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """One page of the query's rows and the cursor of the next page (None at the end)."""
+    if cursor:
+        stamp, last_id = _decode(cursor)
+        query = query.where(or_(created_at < stamp, and_(created_at == stamp, row_id < last_id)))
+    rows = list(session.scalars(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _encode(last.created_at, last.id)

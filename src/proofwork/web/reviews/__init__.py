@@ -1,0 +1,1 @@
+"""Reviews: reviewers' scorecards on runs, and hiring decisions on candidates."""

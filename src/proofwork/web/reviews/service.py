@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from proofwork.store.models import Decision, Scorecard, utcnow
+from proofwork.web import audit
+from proofwork.web.assessments.service import get_assessment
+from proofwork.web.auth import Principal
+from proofwork.web.candidates.service import get_candidate
+from proofwork.web.errors import ApiError
+from proofwork.web.reviews import repository
+from proofwork.web.reviews.schemas import DecisionIn, ScorecardIn
+from proofwork.web.runs.service import get_run
+
+
+def save_scorecard(
+    *, session: Session, principal: Principal, run_id: str, data: ScorecardIn
+) -> Scorecard:
+    """Save (or submit) the caller's scorecard on a run; a submitted one is final."""
+    if principal.user_id is None:
+        raise ApiError(403, "a scorecard belongs to a person: use a token made for a user")
+    bad = {name: level for name, level in data.levels.items() if not 0 <= level <= 4}
+    if bad:
+        raise ApiError(422, f"levels run from 0 to 4; got {bad}")
+    run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
+    card = repository.scorecard_of(session, run.id, principal.user_id)
+    if card is not None and card.submitted_at is not None:
+        raise ApiError(409, "this scorecard was submitted; it can no longer change")
+    if card is None:
+        card = Scorecard(org_id=principal.org_id, run_id=run.id, reviewer_id=principal.user_id)
+        session.add(card)
+    card.levels, card.justification = data.levels, data.justification
+    if data.submit:
+        card.submitted_at = utcnow()
+        audit.record(session, principal, "submit", "scorecard", run.id)
+    session.flush()
+    return card
+
+
+def list_scorecards(*, session: Session, principal: Principal, run_id: str) -> list[Scorecard]:
+    """The run's scorecards."""
+    run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
+    return repository.scorecards(session, run.id)
+
+
+def record_decision(
+    *, session: Session, principal: Principal, candidate_id: str, data: DecisionIn
+) -> Decision:
+    """Advance or reject a candidate, with the reason."""
+    candidate = get_candidate(session=session, principal=principal, candidate_id=candidate_id)
+    if data.assessment_id is not None:
+        get_assessment(session=session, principal=principal, assessment_id=data.assessment_id)
+    decision = Decision(
+        org_id=principal.org_id,
+        candidate_id=candidate.id,
+        assessment_id=data.assessment_id,
+        decided_by=principal.user_id,
+        outcome=data.outcome,
+        reason=data.reason,
+    )
+    session.add(decision)
+    session.flush()
+    audit.record(session, principal, "decide", "candidate", candidate.id, outcome=data.outcome)
+    return decision
+
+
+def list_decisions(*, session: Session, principal: Principal, candidate_id: str) -> list[Decision]:
+    """The candidate's decisions."""
+    candidate = get_candidate(session=session, principal=principal, candidate_id=candidate_id)
+    return repository.decisions(session, candidate.id)

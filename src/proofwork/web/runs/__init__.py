@@ -1,0 +1,1 @@
+"""Runs: one evaluation of one submission, with progress, events, cancel, re-run and report."""

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from proofwork.store.models import Run, RunState
+from proofwork.web.auth import Principal, require
+from proofwork.web.deps import ServicesDep, SessionDep, services
+from proofwork.web.pagination import Page, page
+from proofwork.web.runs import repository, service
+from proofwork.web.runs.schemas import RunCreate, RunEventOut, RunOut
+from proofwork.web.submissions.service import get_submission
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+Reader = Annotated[Principal, Depends(require("runs:read"))]
+Writer = Annotated[Principal, Depends(require("runs:write"))]
+
+
+def _describe(session: Session, principal: Principal, run_id: str) -> RunOut:
+    row = service.get_run(session=session, principal=principal, run_id=run_id)
+    return service.describe(session, row)
+
+
+@router.post("", status_code=201)
+def create_run(
+    data: RunCreate, session: SessionDep, principal: Writer, services: ServicesDep
+) -> RunOut:
+    """Queue a run of a stored submission (optionally only some probes)."""
+    submission = get_submission(
+        session=session, principal=principal, submission_id=data.submission_id
+    )
+    run = service.enqueue_run(
+        session=session, principal=principal, submission=submission, probes=data.probes
+    )
+    session.commit()
+    services.ring([run.id])
+    return service.describe(
+        session, service.get_run(session=session, principal=principal, run_id=run.id)
+    )
+
+
+@router.get("")
+def list_runs(
+    session: SessionDep,
+    principal: Reader,
+    state: RunState | None = None,
+    submission_id: str | None = None,
+    candidate_id: str | None = None,
+    assessment_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Page[RunOut]:
+    """The organisation's runs, newest first, filtered."""
+    query = repository.listing(
+        principal.org_id,
+        state=state,
+        submission_id=submission_id,
+        candidate_id=candidate_id,
+        assessment_id=assessment_id,
+    )
+    runs, next_cursor = page(session, query, Run.created_at, Run.id, cursor=cursor, limit=limit)
+    items = [service.describe(session, row) for row in repository.rows_for(session, runs)]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunOut:
+    """One run: its state, phase, attempts and place in the queue."""
+    return service.describe(
+        session, service.get_run(session=session, principal=principal, run_id=run_id)
+    )
+
+
+@router.post("/{run_id}/cancel")
+def cancel_run(run_id: str, session: SessionDep, principal: Writer) -> RunOut:
+    """Cancel a queued run now, or a running one at its next progress event."""
+    row = service.cancel_run(session=session, principal=principal, run_id=run_id)
+    session.commit()
+    return service.describe(session, row)
+
+
+@router.post("/{run_id}/rerun", status_code=201)
+def rerun(run_id: str, session: SessionDep, principal: Writer, services: ServicesDep) -> RunOut:
+    """Queue a new run of the same submission with the same probes."""
+    run = service.rerun(session=session, principal=principal, run_id=run_id)
+    session.commit()
+    services.ring([run.id])
+    return service.describe(
+        session, service.get_run(session=session, principal=principal, run_id=run.id)
+    )
+
+
+@router.get("/{run_id}/report", responses={200: {"content": {"application/json": {}}}})
+def get_report(
+    run_id: str, session: SessionDep, principal: Reader, services: ServicesDep
+) -> Response:
+    """The run's report (`proofwork.report/1` JSON); 409 until the run is done."""
+    data = service.report_blob(
+        session=session, principal=principal, blobs=services.blobs, run_id=run_id, html=False
+    )
+    return Response(data, media_type="application/json")
+
+
+@router.get("/{run_id}/report.html", response_class=HTMLResponse)
+def get_report_html(
+    run_id: str, session: SessionDep, principal: Reader, services: ServicesDep
+) -> HTMLResponse:
+    """The run's self-contained HTML report; 409 until the run is done."""
+    data = service.report_blob(
+        session=session, principal=principal, blobs=services.blobs, run_id=run_id, html=True
+    )
+    return HTMLResponse(data)
+
+
+@router.get(
+    "/{run_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+)
+def run_events(
+    run_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    wait_s: Annotated[float, Query(ge=0, le=600, description="Follow for at most this long")] = 60,
+    last_event_id: Annotated[int, Header(ge=0)] = 0,
+) -> StreamingResponse:
+    """The run's progress as server-sent events; ends when the run ends (or after wait_s)."""
+    service.get_run(session=session, principal=principal, run_id=run_id)
+    factory = services(request).factory
+    return StreamingResponse(
+        _event_stream(factory, run_id, last_event_id, wait_s), media_type="text/event-stream"
+    )
+
+
+def _poll(
+    factory: sessionmaker[Session], run_id: str, after: int
+) -> tuple[list[RunEventOut], bool]:
+    with factory() as session:
+        events = [RunEventOut.model_validate(e) for e in repository.events(session, run_id, after)]
+        run = session.get(Run, run_id)
+        return events, run is None or run.state.finished
+
+
+async def _event_stream(
+    factory: sessionmaker[Session], run_id: str, after: int, wait_s: float
+) -> AsyncIterator[str]:
+    deadline = time.monotonic() + wait_s
+    while True:
+        events, finished = await run_in_threadpool(_poll, factory, run_id, after)
+        for event in events:
+            after = event.id
+            data = json.dumps(event.model_dump(mode="json"))
+            yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+        if (finished and not events) or time.monotonic() >= deadline:
+            yield "event: end\ndata: {}\n\n"
+            return
+        if not events:
+            await asyncio.sleep(0.5)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from proofwork.jobs import queue
+from proofwork.probes import default_registry
+from proofwork.store.blobs import BlobStore
+from proofwork.store.models import Assessment, Run, RunState, Submission
+from proofwork.web import audit
+from proofwork.web.auth import Principal
+from proofwork.web.errors import ApiError, not_found
+from proofwork.web.runs import repository
+from proofwork.web.runs.repository import RunRow
+from proofwork.web.runs.schemas import RunOut
+
+# A service challenge runs the candidate's service and the harness: a core each.
+SERVICE_CORES, GENERIC_CORES = 2, 1
+
+
+def check_probes(probes: list[str] | None) -> list[str] | None:
+    """The probe names if every one exists; 422 naming the unknown ones otherwise."""
+    if probes is None:
+        return None
+    known = set(default_registry().names())
+    unknown = sorted(set(probes) - known)
+    if unknown:
+        raise ApiError(422, f"unknown probes {unknown}; known: {sorted(known)}", "unknown_probe")
+    return probes
+
+
+def enqueue_run(
+    *, session: Session, principal: Principal, submission: Submission, probes: list[str] | None
+) -> Run:
+    """A queued run of the submission against its assessment's pack (or generic)."""
+    challenge = None
+    if submission.assessment_id is not None:
+        challenge = session.get_one(Assessment, submission.assessment_id).pack_id
+    run = queue.enqueue(
+        session,
+        org_id=principal.org_id,
+        submission_id=submission.id,
+        challenge=challenge,
+        probes=check_probes(probes),
+        cores=SERVICE_CORES if challenge else GENERIC_CORES,
+    )
+    audit.record(session, principal, "create", "run", run.id)
+    return run
+
+
+def get_run(*, session: Session, principal: Principal, run_id: str) -> RunRow:
+    """The caller's organisation's run; 404 for anything else."""
+    found = repository.get(session, principal.org_id, run_id)
+    if found is None:
+        raise not_found("run")
+    return found
+
+
+def describe(session: Session, row: RunRow) -> RunOut:
+    """The run as the API shows it (never the candidate's name: the alias)."""
+    run, submission, candidate = row
+    return RunOut(
+        id=run.id,
+        state=run.state,
+        submission_id=run.submission_id,
+        candidate_id=submission.candidate_id,
+        candidate_alias=candidate.alias if candidate else None,
+        assessment_id=submission.assessment_id,
+        challenge=run.challenge,
+        probes=run.probes,
+        phase=run.phase,
+        attempts=run.attempts,
+        queue_position=queue.queue_position(session, run),
+        cancel_requested=run.cancel_requested,
+        reason=run.reason,
+        summary=run.summary,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def cancel_run(*, session: Session, principal: Principal, run_id: str) -> RunRow:
+    """Cancel a queued run, or ask a running one to stop; 409 when it already ended."""
+    run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
+    if run.state.finished:
+        raise ApiError(409, f"the run is already {run.state}")
+    queue.cancel(session, run.id)
+    audit.record(session, principal, "cancel", "run", run.id)
+    session.expire_all()
+    return get_run(session=session, principal=principal, run_id=run_id)
+
+
+def rerun(*, session: Session, principal: Principal, run_id: str) -> Run:
+    """A new queued run of the same submission with the same probes."""
+    run, submission, _ = get_run(session=session, principal=principal, run_id=run_id)
+    return enqueue_run(
+        session=session, principal=principal, submission=submission, probes=run.probes
+    )
+
+
+def report_blob(
+    *, session: Session, principal: Principal, blobs: BlobStore, run_id: str, html: bool
+) -> bytes:
+    """The run's report (JSON or HTML); 409 until the run is done."""
+    run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
+    sha = run.html_sha256 if html else run.report_sha256
+    if run.state != RunState.DONE or sha is None:
+        raise ApiError(409, f"the run is {run.state}; its report exists once it is done")
+    return blobs.read(session, sha)

@@ -1,0 +1,1 @@
+"""Submissions: archives uploaded (streamed, capped, checked by the intake) and their runs."""
