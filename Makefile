@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: setup demo test lint types unit bench clean
+.PHONY: setup demo serve openapi test lint types unit bench clean
 
 setup: $(STAMP)
 	@$(BIN)/proofwork setup
@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 
 demo: setup
 	@$(BIN)/python -m proofwork.demo
+
+serve: setup
+	@$(BIN)/python -m proofwork.web.seed
+	@$(BIN)/proofwork serve
+
+openapi: setup
+	$(BIN)/python -m proofwork.web.openapi
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

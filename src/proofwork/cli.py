@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from proofwork import __version__, engine, runtime, store
 from proofwork.challenges import Catalogue, Pack, PackError, discover
@@ -27,6 +30,7 @@ from proofwork.sandbox import SandboxError
 from proofwork.similarity import report as similarity_report
 from proofwork.similarity import run as similar
 from proofwork.similarity.compare import DEFAULT_THRESHOLD
+from proofwork.store.models import Role
 
 app = typer.Typer(
     add_completion=False,
@@ -432,6 +436,77 @@ def worker() -> None:
         highlight=False,
     )
     distributed.run_worker(settings, cores)
+
+
+admin_app = typer.Typer(no_args_is_help=True, help="Organisations, users and API tokens.")
+app.add_typer(admin_app, name="admin")
+
+
+@contextmanager
+def _admin_session() -> Iterator[Session]:
+    from proofwork.web.admin import AdminError
+
+    settings = settings_or_fail()
+    _current_store_or_fail(settings)
+    factory = store.session_factory(store.engine_for(settings))
+    try:
+        with store.unit_of_work(factory) as session:
+            yield session
+    except AdminError as exc:
+        fail(str(exc))
+
+
+@admin_app.command("create-org")
+def admin_create_org(name: Annotated[str, typer.Argument(help="The organisation's name.")]) -> None:
+    """Create an organisation."""
+    from proofwork.web import admin
+
+    with _admin_session() as session:
+        org = admin.create_org(session=session, name=name)
+        console.print(f"organisation {org.name}: {org.id}", highlight=False)
+
+
+ROLE_HELP = "owner, recruiter or reviewer."
+
+
+@admin_app.command("create-user")
+def admin_create_user(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    org: Annotated[str, typer.Option("--org", help="Organisation name or id.")],
+    role: Annotated[Role, typer.Option("--role", help=ROLE_HELP)],
+    name: Annotated[str, typer.Option("--name", help="The user's name.")] = "",
+) -> None:
+    """Add a user to an organisation with a role (or change their role)."""
+    from proofwork.web import admin
+
+    with _admin_session() as session:
+        found = admin.find_org(session=session, name_or_id=org)
+        user = admin.create_user(session=session, org=found, email=email, role=role, name=name)
+        console.print(f"user {user.email} is {role} of {found.name}: {user.id}", highlight=False)
+
+
+@admin_app.command("create-token")
+def admin_create_token(
+    org: Annotated[str, typer.Option("--org", help="Organisation name or id.")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Act as this member (their role).")
+    ] = None,
+    role: Annotated[
+        Role, typer.Option("--role", help="Role of a token without a user: " + ROLE_HELP)
+    ] = Role.RECRUITER,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "",
+) -> None:
+    """Create an API token; it is printed once (only its hash is kept)."""
+    from proofwork.web import admin
+
+    with _admin_session() as session:
+        found = admin.find_org(session=session, name_or_id=org)
+        member = admin.find_user(session=session, email=user) if user else None
+        token, secret = admin.create_token(
+            session=session, org=found, role=role, user=member, name=name
+        )
+        console.print(f"token {token.id} ({token.role} of {found.name}):", highlight=False)
+        console.print(secret, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -9,14 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import EMAIL, NAME, PERSONAS, World, tiny_archive
 
-from proofwork.config import load_settings
-from proofwork.web.app import build_services, create_app, route_permissions
+from proofwork.web.app import openapi_document, route_permissions
 from proofwork.web.auth import CANDIDATE, PERMISSIONS
 
 
 def _routes() -> list[tuple[str, str]]:
-    app = create_app(build_services(load_settings(home="/nonexistent"), worker_cores=0))
-    paths: dict[str, dict[str, Any]] = app.openapi()["paths"]
+    paths: dict[str, dict[str, Any]] = openapi_document()["paths"]
     return [(method.upper(), path) for path, ops in paths.items() for method in ops]
 
 

@@ -7,11 +7,13 @@ needs are free, so two service challenges (two cores each) never share a two-cor
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofwork.config import Settings
@@ -22,6 +24,7 @@ from proofwork.store.database import unit_of_work
 from proofwork.store.models import Run
 
 NO_LIMIT = 1 << 16
+log = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -84,7 +87,12 @@ class EmbeddedWorkers:
     def run(self, stop: threading.Event) -> None:
         """Step until `stop` is set; sleep between empty steps unless woken."""
         while not stop.is_set():
-            if not self.step():
+            try:
+                found = self.step()
+            except SQLAlchemyError:  # the store is busy or away: try again, never stop
+                log.exception("embedded worker step failed; retrying")
+                found = False
+            if not found:
                 self.wake.wait(self.poll_s)
                 self.wake.clear()
 

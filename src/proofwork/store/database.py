@@ -21,6 +21,10 @@ from proofwork.config import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+SQLITE_BEGIN = "proofwork_sqlite_begin"
+READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
+
+
 class StoreError(Exception):
     """The store cannot be used as configured (bad URL, old schema); says what to do."""
 
@@ -60,8 +64,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two writers never deadlock upgrading locks.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading
+        # their locks; read-only work asks for DEFERRED and reads beside the writer (WAL).
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
     return engine
 
@@ -84,6 +90,14 @@ def engine_for(settings: Settings) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (services hand them to routers)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading: on SQLite it does not wait for (or block) the writer."""
+    with factory() as session:
+        session.connection(execution_options=READ_ONLY)
+        yield session
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
 from fastapi import APIRouter, FastAPI
@@ -19,7 +20,7 @@ from proofwork.config import Settings
 from proofwork.jobs import distributed
 from proofwork.jobs.embedded import EmbeddedWorkers
 from proofwork.store import BlobStore, blob_store, engine_for, session_factory
-from proofwork.store.database import head_revision
+from proofwork.store.database import READ_ONLY, head_revision
 from proofwork.web import errors
 from proofwork.web.assessments import endpoints as assessments
 from proofwork.web.candidates import endpoints as candidates
@@ -39,6 +40,12 @@ class Services:
     blobs: BlobStore
     workers: EmbeddedWorkers | None
     celery: Celery | None = None
+    reader: sessionmaker[Session] | None = None
+
+    @property
+    def read_factory(self) -> sessionmaker[Session]:
+        """Sessions for reading requests (on SQLite they take no write lock)."""
+        return self.reader or self.factory
 
     def ring(self, run_ids: list[str]) -> None:
         """Tell the workers new runs are queued (after the commit that queued them)."""
@@ -62,14 +69,19 @@ def build_services(settings: Settings, *, worker_cores: int | None) -> Services:
             settings=settings.model_copy(update={"worker_cores": cores}),
         )
     celery = distributed.create_celery(settings) if settings.broker_url else None
-    return Services(settings, engine, factory, blobs, workers, celery)
+    reader = session_factory(engine.execution_options(**READ_ONLY))
+    return Services(settings, engine, factory, blobs, workers, celery, reader)
 
 
-def create_app(services: Services) -> FastAPI:
-    """The FastAPI app; embedded workers run for as long as it does."""
+def create_app(services: Services | None) -> FastAPI:
+    """The FastAPI app; embedded workers run for as long as it does (None: routes only, for
+    the OpenAPI document)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if services is None:
+            yield
+            return
         stop = threading.Event()
         loop = None
         if services.workers is not None:
@@ -120,6 +132,11 @@ def api_router() -> APIRouter:
     return router
 
 
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, as served at /openapi.json."""
+    return create_app(None).openapi()
+
+
 DOMAINS = (assessments, candidates, invitations, submissions, runs, reviews)
 
 
@@ -135,7 +152,7 @@ def route_permissions() -> dict[tuple[str, str], str]:
                 dependency = stack.pop()
                 permission = getattr(dependency.call, "permission", None)
                 if permission is not None:
-                    for method in route.methods:
+                    for method in route.methods or ():
                         table[(method, f"{API_PREFIX}{route.path}")] = permission
                 stack += dependency.dependencies
     return table

@@ -18,10 +18,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from proofwork.store.database import read_only, unit_of_work
 from proofwork.store.models import ApiToken, Invitation, InvitationState, Role, utcnow
-from proofwork.web.deps import SessionDep
+from proofwork.web.deps import services
 from proofwork.web.errors import ApiError
 
 CANDIDATE = "candidate"
@@ -84,19 +85,25 @@ def new_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def _from_api_token(session: Session, secret: str) -> Principal | None:
+def _from_api_token(session: Session, secret: str) -> tuple[Principal | None, bool]:
+    """The token's principal, and whether its last use is worth writing down again."""
     token = session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None)
         )
     )
     if token is None:
-        return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        session.commit()
-    return Principal(token.org_id, token.role, user_id=token.user_id, token_id=token.id)
+        return None, False
+    stale = token.last_used_at is None or utcnow() - token.last_used_at > LAST_USED_EVERY
+    return Principal(token.org_id, token.role, user_id=token.user_id, token_id=token.id), stale
+
+
+def _touch(factory: sessionmaker[Session], token_id: str) -> None:
+    # Its own short write after the read, so a read-only request stays read-only.
+    with unit_of_work(factory) as session:
+        session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+        )
 
 
 def _from_invitation(session: Session, secret: str) -> Principal | None:
@@ -117,17 +124,23 @@ _bearer = HTTPBearer(auto_error=False, description="An API token (pw_…) or inv
 
 def authenticate(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from a bearer token or the pages' session hook; 401 otherwise."""
     principal = None
+    factory = services(request).factory
     if credentials is not None:
         secret = credentials.credentials
-        if secret.startswith(INVITATION_PREFIX):
-            principal = _from_invitation(session, secret)
-        elif secret.startswith(TOKEN_PREFIX):
-            principal = _from_api_token(session, secret)
+        # A short read of its own: the route's session (and on SQLite its write lock) starts
+        # only when the route uses it, not while an upload streams in.
+        stale = False
+        with read_only(factory) as session:
+            if secret.startswith(INVITATION_PREFIX):
+                principal = _from_invitation(session, secret)
+            elif secret.startswith(TOKEN_PREFIX):
+                principal, stale = _from_api_token(session, secret)
+        if stale and principal is not None and principal.token_id is not None:
+            _touch(factory, principal.token_id)
     else:
         hook: Callable[[Request], Principal | None] | None = getattr(
             request.app.state, "session_principal", None

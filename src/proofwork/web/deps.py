@@ -19,8 +19,12 @@ def services(request: Request) -> Services:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request; routes commit their own unit of work, the rest rolls back."""
-    with services(request).factory() as session:
+    """A session for this request; routes commit their own unit of work, the rest rolls back.
+
+    Reads (GET) take no write lock on SQLite, so they never queue behind the workers."""
+    found = services(request)
+    reading = request.method in ("GET", "HEAD")
+    with (found.read_factory if reading else found.factory)() as session:
         yield session
 
 

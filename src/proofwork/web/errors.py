@@ -93,7 +93,12 @@ def install(app: FastAPI) -> None:
         return _body(500, "internal", "the service failed on this request; it was logged")
 
 
+# Errors are JSON even on routes that answer HTML or a stream, so the media type is explicit.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": CODES[status].replace("_", " ")}
-    for status in (401, 403, 404, 422)
+    status: {
+        "model": ErrorBody,
+        "description": CODES[status].replace("_", " "),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status in (401, 403, 404, 409, 413, 415, 422)
 }

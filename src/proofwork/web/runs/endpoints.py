@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from proofwork.store.database import read_only
 from proofwork.store.models import Run, RunState
 from proofwork.web.auth import Principal, require
 from proofwork.web.deps import ServicesDep, SessionDep, services
@@ -135,6 +136,7 @@ def run_events(
 ) -> StreamingResponse:
     """The run's progress as server-sent events; ends when the run ends (or after wait_s)."""
     service.get_run(session=session, principal=principal, run_id=run_id)
+    session.close()  # the stream may last minutes: hold no connection or lock meanwhile
     factory = services(request).factory
     return StreamingResponse(
         _event_stream(factory, run_id, last_event_id, wait_s), media_type="text/event-stream"
@@ -144,7 +146,7 @@ def run_events(
 def _poll(
     factory: sessionmaker[Session], run_id: str, after: int
 ) -> tuple[list[RunEventOut], bool]:
-    with factory() as session:
+    with read_only(factory) as session:
         events = [RunEventOut.model_validate(e) for e in repository.events(session, run_id, after)]
         run = session.get(Run, run_id)
         return events, run is None or run.state.finished
