@@ -56,6 +56,13 @@ def settings_or_fail(**overrides: object) -> Settings:
         raise  # unreachable: fail() exits
 
 
+# Options several commands share.
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Write the JSON document here.")]
+HtmlOption = Annotated[Path | None, typer.Option("--html", help="Write the HTML page here.")]
+BudgetOption = Annotated[
+    float | None, typer.Option(min=1, help="Total time budget in seconds (default 600).")
+]
+
 ARCHIVE_SUFFIX = re.compile(r"\.(zip|tar\.gz|tgz|tar|bundle)$", re.IGNORECASE)
 
 
@@ -73,18 +80,12 @@ def grade(
     challenge: Annotated[
         str | None, typer.Option(help="Challenge pack ID; without it the run is generic.")
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the JSON report here.")
-    ] = None,
-    html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML report here.")
-    ] = None,
+    json_out: JsonOption = None,
+    html_out: HtmlOption = None,
     out_dir: Annotated[
         Path, typer.Option(help="Where reports go when --json/--html are not given.")
     ] = Path("reports"),
-    budget: Annotated[
-        float | None, typer.Option(min=1, help="Total time budget in seconds (default 600).")
-    ] = None,
+    budget: BudgetOption = None,
     probe: Annotated[
         list[str] | None, typer.Option(help="Run only this probe (repeatable).")
     ] = None,
@@ -152,12 +153,8 @@ def similarity(
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Flag pairs at or above this similarity.")
     ] = DEFAULT_THRESHOLD,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the JSON report here.")
-    ] = None,
-    html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML report here.")
-    ] = None,
+    json_out: JsonOption = None,
+    html_out: HtmlOption = None,
 ) -> None:
     """Find submissions that share code beyond the starter (copied work)."""
     if len(submissions) < 2:
@@ -356,15 +353,9 @@ def audit_command(
     since: Annotated[
         str, typer.Option(help="History window for changes and coupling: 2y, 18m, 6w, 90d.")
     ] = "2y",
-    budget: Annotated[
-        float | None, typer.Option(min=1, help="Total time budget in seconds (default 600).")
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the JSON audit here.")
-    ] = None,
-    html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML audit here.")
-    ] = None,
+    budget: BudgetOption = None,
+    json_out: JsonOption = None,
+    html_out: HtmlOption = None,
     sarif_out: Annotated[
         Path | None, typer.Option("--sarif", help="Write the code findings as SARIF 2.1.0 here.")
     ] = None,
