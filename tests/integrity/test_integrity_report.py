@@ -57,6 +57,7 @@ def test_html_opens_with_the_tampering_banner_and_its_evidence() -> None:
     assert "Tampering detected: the mutation and tests figures are untrusted" in page
     assert CAUGHT in page
     assert "tests/conftest.py:6" in page
+    assert page.count("· untrusted") == 5  # passed, failed, coverage, branch coverage, mutation
     assert 'id="integrity"' not in render_html(report())
 
 

@@ -30,6 +30,14 @@ from proofwork.reports.terminal import (
     severity_counts,
 )
 
+# Which probe's run each headline figure comes from (a tampered run's figures are struck out).
+TILE_PROBES = {
+    "tests_passed": "tests",
+    "tests_failed": "tests",
+    "coverage": "tests",
+    "branch_coverage": "tests",
+    "mutation": "mutation",
+}
 FINDINGS_LIMIT = 500  # past this a page gets slow to open; the JSON report has every finding
 SHORT_SHA = 12
 CODE_HIT = re.compile(r"> +\d+ \| ")  # how snippets.attach_snippets marks the finding's line
@@ -95,6 +103,7 @@ def _context(report: Report) -> dict[str, Any]:
     return {
         "report": report,
         "integrity": report.integrity(),
+        "untrusted_tiles": {key for key, probe in TILE_PROBES.items() if probe in report.untrusted},
         "history": history_view(report, _diff_lines),
         "short_sha": report.submission.sha256[:SHORT_SHA],
         "challenge": report.challenge or "generic",
