@@ -84,6 +84,8 @@ HOOKS_OF_INTEREST = (
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTEST_DIR = os.path.dirname(os.path.abspath(_pytest.__file__))
 RUNTIME_DIR = sysconfig.get_paths()["purelib"]
+# The read-only runtime's own packages (pytest, its plugins there) may wrap pytest's functions.
+TRUSTED_DIRS = (PYTEST_DIR, RUNTIME_DIR)
 
 
 def _record(tally: dict[str, str], report: Any) -> None:
@@ -148,7 +150,7 @@ def changed_functions() -> list[str]:
         where = _code_file(obj) if obj is not None else None
         if obj is None:
             changed.append(f"{module}.{dotted} is gone")
-        elif where is not None and where != home and not where.startswith(PYTEST_DIR):
+        elif where is not None and where != home and not where.startswith(TRUSTED_DIRS):
             changed.append(f"{module}.{dotted} now runs code from {where}")
     return changed
 
@@ -325,7 +327,7 @@ class Witness:
             caller = getattr(self.config.hook, hook, None)
             for impl in caller.get_hookimpls() if caller is not None else []:
                 where = _code_file(impl.function) or ""
-                if where.startswith((PYTEST_DIR, RUNTIME_DIR)):
+                if where.startswith(TRUSTED_DIRS):
                     continue
                 found.append({"hook": hook, "where": where})
         return found
