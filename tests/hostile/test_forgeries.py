@@ -91,7 +91,7 @@ def test_a_suite_that_fails_under_the_mutation_runner_is_caught(
     workdir: Path, settings: Settings
 ) -> None:
     report = _grade(_project(workdir, "mutation_killall"), settings, ("tests", "mutation"))
-    assert report.metrics["mutation.score_percent"] == 100.0  # what the forgery was after
+    assert report.metrics["mutation.survived"] == 0  # what the forgery was after
     assert report.to_json()["integrity"]["untrusted"] == ["mutation"]
     assert any("control mutants" in m for m in _tampering(report))
     assert report.metrics["tests.trusted"] is True

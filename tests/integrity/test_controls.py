@@ -36,3 +36,5 @@ def test_every_control_caught_is_tampering_some_is_a_warning_none_is_nothing() -
     assert judged("killed", "survived", "survived") == ["integrity.suspicious"]
     assert judged("survived", "survived") == []
     assert judged("killed") == ["integrity.suspicious"]  # one alone proves too little
+    assert judged("killed", "timeout", "killed") == [TAMPERING]  # a busy host's timeout
+    assert judged("timeout", "error") == []

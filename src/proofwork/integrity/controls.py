@@ -38,8 +38,12 @@ def add(
 
 def judge(ids: list[int], results: dict[str, Any]) -> list[Finding]:
     """Tampering when every judged control was "caught"; a note when some were."""
+    # A control that timed out or errored (a busy host) says nothing either way.
     statuses = [
-        str(results[str(i)].get("status")) for i in ids if isinstance(results.get(str(i)), dict)
+        status
+        for i in ids
+        if isinstance(results.get(str(i)), dict)
+        and (status := str(results[str(i)].get("status"))) in ("killed", "survived")
     ]
     killed = statuses.count("killed")
     if not killed:
