@@ -111,4 +111,4 @@ def test_a_pack_submission_gets_its_history_and_starter_diff_in_every_report(
     assert 'id="history"' in page and "one squashed commit" in page
     out = io.StringIO()
     render_summary(report, Console(file=out, width=120, color_system=None))
-    assert "History 1 commits" in out.getvalue()
+    assert "History 1 commit over 0.0 min (time box" in out.getvalue()

@@ -85,3 +85,11 @@ def test_a_symlinked_conftest_is_never_followed(tmp_path: Path) -> None:
     (root / "conftest.py").symlink_to(outside / "conftest.py")
     assert scan(root) == []
     shutil.rmtree(outside)
+
+
+def test_outcomes_written_through_the_objects_namespace_are_strong(tmp_path: Path) -> None:
+    root = _write(tmp_path, {"conftest.py": "def pytest_runtest_logreport(report):\n"
+        "    report.__dict__['outcome'] = 'passed'\n"
+        "    vars(report)['longrepr'] = None\n"
+        "    object.__setattr__(report, 'outcome', 'passed')\n"})  # fmt: skip
+    assert [h.line for h in scan(root) if h.strong] == [2, 3, 4]

@@ -181,7 +181,7 @@ class Visitor(ast.NodeVisitor):
         name = _dotted(node.func)
         if name.endswith(("force_result", "force_exception")) and self.hook in REPORTING_HOOKS:
             self.hit(node, f"Replaces the result of `{self.hook}`.", True)
-        if name == "setattr" and len(node.args) >= 2:
+        if name in ("setattr", "object.__setattr__") and len(node.args) >= 2:
             target, attr = node.args[0], node.args[1]
             if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
                 self._written(node, attr.value, _root_name(target))
@@ -209,11 +209,23 @@ class Visitor(ast.NodeVisitor):
             self.hit(node, f"Ends the process (`{how}`) from an exit handler.", True)
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        if self.hook == "pytest_collection_modifyitems":
-            for target in node.targets:
-                if isinstance(target, ast.Subscript) and _dotted(target.value) == "items":
-                    self.hit(node, "Removes collected tests in its own code.", False)
+        for target in node.targets:
+            if not isinstance(target, ast.Subscript):
+                continue
+            if self.hook == "pytest_collection_modifyitems" and _dotted(target.value) == "items":
+                self.hit(node, "Removes collected tests in its own code.", False)
+            key = target.slice
+            if _is_namespace(target.value) and isinstance(key, ast.Constant):
+                # report.__dict__["outcome"] = …, vars(report)["outcome"] = …
+                self._written(node, str(key.value), _root_name(target.value))
         self.generic_visit(node)
+
+
+def _is_namespace(node: ast.AST) -> bool:
+    """`x.__dict__` or `vars(x)`: an object's attributes reached as a mapping."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "__dict__"
+    return isinstance(node, ast.Call) and _dotted(node.func) == "vars"
 
 
 def _dotted(node: ast.AST) -> str:

@@ -190,7 +190,8 @@ def _headline_line(report: Report) -> Text:
 
 def _history_line(history: dict[str, object]) -> Text:
     line = Text("History ", style="bold")
-    line.append(f"{history['candidate_commits']} commits over {history['span_minutes']} min")
+    count = history["candidate_commits"]
+    line.append(f"{count} commit{'' if count == 1 else 's'} over {history['span_minutes']} min")
     if history.get("time_box_minutes"):
         line.append(f" (time box {history['time_box_minutes']} min)")
     if history.get("squashed"):
