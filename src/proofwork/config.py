@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     broker_url: str = Field(
         "", description="Redis URL of the Celery broker (scale-out); empty: embedded workers."
     )
+    webhooks_allow_private: bool = Field(
+        False, description="Deliver webhooks to private, loopback and link-local addresses."
+    )
     worker_cores: int = Field(0, ge=0, description="Cores a worker grades on; 0: all of them.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often a running run heartbeats.")
     stale_after_s: float = Field(

@@ -31,6 +31,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/runs"): {"submission_id": "{submission_id}", "probes": ["static"]},
     ("PUT", "/api/v1/runs/{run_id}/scorecards/mine"): {"levels": {"tradeoffs": 3}},
     ("POST", "/api/v1/candidates/{candidate_id}/decisions"): {"outcome": "advance", "reason": "ok"},
+    ("POST", "/api/v1/webhook-endpoints"): {"url": "https://hooks.example.org/new"},
 }
 
 

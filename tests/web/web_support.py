@@ -14,6 +14,7 @@ from proofwork.store.models import (
     Assessment,
     Candidate,
     Decision,
+    DeliveryState,
     Invitation,
     Outcome,
     Role,
@@ -21,10 +22,13 @@ from proofwork.store.models import (
     RunState,
     Scorecard,
     Submission,
+    WebhookDelivery,
+    WebhookEndpoint,
     utcnow,
 )
 from proofwork.web import admin
 from proofwork.web.auth import INVITATION_PREFIX, hash_secret, new_secret
+from proofwork.webhooks.signing import new_secret as new_webhook_secret
 
 PERSONAS = ["owner", "recruiter", "reviewer", "candidate", "outsider", "anonymous"]
 NAME, EMAIL = "Ada Lovelace", "ada.lovelace@example.org"
@@ -120,6 +124,20 @@ def build_world(session: Session, blobs: BlobStore) -> World:
             ),
         ]
     )
+    endpoint = WebhookEndpoint(
+        org_id=acme.id, url="https://hooks.example.org/x", secret=new_webhook_secret(), events=[]
+    )
+    session.add(endpoint)
+    session.flush()
+    delivery = WebhookDelivery(
+        org_id=acme.id,
+        endpoint_id=endpoint.id,
+        message_id="msg_world",
+        event_type="run.completed",
+        payload={"type": "run.completed", "data": {"run_id": run.id}},
+        state=DeliveryState.FAILED,
+    )
+    session.add(delivery)
     session.commit()
     world.ids = {
         "assessment_id": assessment.id,
@@ -127,5 +145,7 @@ def build_world(session: Session, blobs: BlobStore) -> World:
         "invitation_id": invitation.id,
         "submission_id": submission.id,
         "run_id": run.id,
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery.id,
     }
     return world

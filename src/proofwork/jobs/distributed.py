@@ -24,6 +24,7 @@ from proofwork.jobs.execute import execute
 from proofwork.store.blobs import BlobStore, blob_store
 from proofwork.store.database import engine_for, session_factory, unit_of_work
 from proofwork.store.models import Run, RunState
+from proofwork.webhooks import outbox
 
 TASK = "proofwork.run"
 
@@ -150,6 +151,7 @@ def sweep_forever(
     """Sweep every heartbeat period until `stop` is set."""
     while not stop.wait(settings.heartbeat_s):
         sweep(app, factory, settings)
+        outbox.deliver_due(factory, allow_private=settings.webhooks_allow_private)
 
 
 def run_worker(settings: Settings, cores: int) -> None:

@@ -25,6 +25,7 @@ from proofwork.sandbox import SandboxError
 from proofwork.store.blobs import BlobStore
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import Run, RunState, Submission
+from proofwork.webhooks import outbox
 
 
 class RunLost(Exception):
@@ -120,7 +121,11 @@ def _end(
     factory: sessionmaker[Session], claim: Claim, state: RunState, *, reason: str
 ) -> RunState | None:
     with unit_of_work(factory) as session:
-        return state if queue.finish(session, claim, state, reason=reason) else None
+        if not queue.finish(session, claim, state, reason=reason):
+            return None
+        if state == RunState.FAILED:
+            _announce(session, claim, "run.failed")
+        return state
 
 
 def _store_report(
@@ -143,6 +148,20 @@ def _store_report(
                 summary=summary,
             ):
                 raise RunLost(claim.run_id)  # rolls the blobs back: a late duplicate writes nothing
+            _announce(session, claim, "run.completed")
     except RunLost:
         return None
     return RunState.DONE
+
+
+def _announce(session: Session, claim: Claim, event_type: str) -> None:
+    """Queue the run's webhook event in the transaction that ended it."""
+    run = session.get_one(Run, claim.run_id)
+    data = {
+        "run_id": run.id,
+        "submission_id": run.submission_id,
+        "state": run.state.value,
+        "reason": run.reason,
+        "summary": run.summary,
+    }
+    outbox.emit(session, run.org_id, event_type, data)

@@ -28,6 +28,8 @@ from proofwork.web.invitations import endpoints as invitations
 from proofwork.web.reviews import endpoints as reviews
 from proofwork.web.runs import endpoints as runs
 from proofwork.web.submissions import endpoints as submissions
+from proofwork.web.webhooks import endpoints as webhooks
+from proofwork.webhooks.outbox import deliver_forever
 
 
 @dataclass
@@ -87,6 +89,11 @@ def create_app(services: Services | None) -> FastAPI:
         if services.workers is not None:
             loop = threading.Thread(target=services.workers.run, args=(stop,), daemon=True)
             loop.start()
+            sender = threading.Thread(
+                target=deliver_forever, args=(services.factory, services.settings, stop),
+                daemon=True, name="webhooks",
+            )  # fmt: skip
+            sender.start()
         try:
             yield
         finally:
@@ -137,7 +144,7 @@ def openapi_document() -> dict[str, Any]:
     return create_app(None).openapi()
 
 
-DOMAINS = (assessments, candidates, invitations, submissions, runs, reviews)
+DOMAINS = (assessments, candidates, invitations, submissions, runs, reviews, webhooks)
 
 
 def route_permissions() -> dict[tuple[str, str], str]:

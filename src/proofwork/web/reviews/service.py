@@ -11,6 +11,7 @@ from proofwork.web.errors import ApiError
 from proofwork.web.reviews import repository
 from proofwork.web.reviews.schemas import DecisionIn, ScorecardIn
 from proofwork.web.runs.service import get_run
+from proofwork.webhooks import outbox
 
 
 def save_scorecard(
@@ -33,6 +34,11 @@ def save_scorecard(
     if data.submit:
         card.submitted_at = utcnow()
         audit.record(session, principal, "submit", "scorecard", run.id)
+        session.flush()
+        outbox.emit(
+            session, principal.org_id, "scorecard.submitted",
+            {"run_id": run.id, "scorecard_id": card.id, "levels": card.levels},
+        )  # fmt: skip
     session.flush()
     return card
 
@@ -61,6 +67,8 @@ def record_decision(
     session.add(decision)
     session.flush()
     audit.record(session, principal, "decide", "candidate", candidate.id, outcome=data.outcome)
+    event = {"decision_id": decision.id, "candidate_id": candidate.id, "outcome": data.outcome}
+    outbox.emit(session, principal.org_id, "decision.recorded", event)
     return decision
 
 

@@ -1,0 +1,1 @@
+"""Webhook endpoints an organisation registers, and their deliveries (with redeliver)."""
