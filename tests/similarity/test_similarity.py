@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -122,3 +123,15 @@ def test_the_command_refuses_one_submission_and_missing_paths(tmp_path: Path) ->
     assert one.exit_code == 2 and "at least two" in one.output
     missing = CliRunner().invoke(app, ["similarity", str(tmp_path), str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_with_a_challenge_the_packs_starter_is_left_out(tmp_path: Path) -> None:
+    starter = Path(__file__).parents[2] / "src/proofwork/challenges/packs/orders-api/starter"
+    for name, text in (("ann", ORIGINAL), ("bob", INDEPENDENT)):
+        shutil.copytree(starter, tmp_path / name)
+        (tmp_path / name / "app" / "own.py").write_text(text)
+    args = ["similarity", str(tmp_path / "ann"), str(tmp_path / "bob"), "--threshold", "0.2"]
+    assert "1 of 1 pairs at or above" in CliRunner().invoke(app, args).output
+    given = CliRunner().invoke(app, [*args, "--challenge", "orders-api"])
+    assert given.exit_code == 0, given.output
+    assert "0 of 1 pairs at or above" in given.output
