@@ -224,3 +224,19 @@ def test_a_changed_mailmap_means_a_fresh_read(
     after = run_audit(repo.root, audit_settings)
     assert after["repository"]["commits_read"] == 3  # not 1: the cached names are stale
     assert after["repository"]["authors"] == 2  # Al is Alan now; Alice joined
+
+
+@pytest.mark.parametrize(
+    ("path", "package"),
+    [
+        ("app/core.py", "app"),
+        ("setup.py", "."),
+        ("src/shop/pricing.py", "src/shop"),
+        ("src/main.py", "src"),
+        ("lib/util/io.py", "lib/util"),
+    ],
+)
+def test_packages_are_top_folders_or_src_layout_packages(path: str, package: str) -> None:
+    from proofwork.audit.knowledge import top_level
+
+    assert top_level(path) == package

@@ -167,10 +167,16 @@ def _reverse(key: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in key)
 
 
+LAYOUT_FOLDERS = frozenset({"src", "lib"})  # where a src-layout keeps its packages
+
+
 def top_level(path: str) -> str:
-    """The top-level package a file belongs to (`.` for files at the root)."""
-    head, sep, _ = path.partition("/")
-    return head if sep else "."
+    """The top-level package a file belongs to: its first folder (`src/<package>` in a
+    src layout), or `.` for files at the root."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[0] in LAYOUT_FOLDERS:
+        return f"{parts[0]}/{parts[1]}"
+    return parts[0] if len(parts) > 1 else "."
 
 
 def by_package(file_authors: dict[str, list[str]]) -> dict[str, TruckFactor]:
