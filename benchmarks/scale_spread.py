@@ -48,6 +48,8 @@ def main() -> int:
             f"{metrics['scale.rows_per_cpu_s']:.0f} rows/CPU-s "
             f"(reference {metrics['scale.reference_rows_per_cpu_s']:.0f}), "
             f"{metrics['scale.rows_per_s']:.0f} rows/s wall, "
+            f"core burst {metrics.get('scale.core_burst_ms')} ms "
+            f"(reference {metrics.get('scale.reference_core_burst_ms')}), "
             f"peak {metrics.get('scale.peak_memory_mib')} MiB of "
             f"{metrics['scale.memory_limit_mib']} MiB allowed, "
             f"{metrics['scale.input_mib']} MiB of input, "
