@@ -25,6 +25,7 @@ from proofwork.probes.base import not_applicable
 from proofwork.probes.harnessed import SubmissionConfigError, start_command
 from proofwork.probes.job_durability import durability_findings, durability_metrics
 from proofwork.probes.job_input import input_findings, input_metrics
+from proofwork.probes.job_operability import operability_findings, operability_metrics
 from proofwork.probes.scale import findings, scale_metrics
 
 
@@ -209,3 +210,22 @@ def test_fuzzed_inputs_are_judged_on_counts_and_reasons(data: Any) -> None:
     crashed = {"examples": 2, "failures": [{"kind": "crash", "message": "exit 1", "input": "x"}]}
     assert input_metrics(crashed)["input.crashes"] == 1
     assert [f.rule for f in input_findings(crashed)] == ["input.crash"]
+
+
+def test_operability_of_a_job_is_read_from_the_other_probes_runs() -> None:
+    seen: dict[str, Any] = {
+        "job.ran": True,
+        "job.structured_logs_percent": 40.0,
+        "scale.completed": True,
+        "scale.longest_silence_s": 31.5,
+    }
+    metrics = operability_metrics(seen, refused_ok=False)
+    assert metrics["operability.progress_on_long_runs"] is False
+    rules = [f.rule for f in operability_findings(metrics)]
+    assert rules == [
+        "operability.unstructured_logs",
+        "operability.wrong_command",
+        "operability.silent_long_run",
+    ]
+    quiet = {**seen, "job.structured_logs_percent": 100.0, "scale.longest_silence_s": 2.0}
+    assert operability_findings(operability_metrics(quiet, refused_ok=True)) == []

@@ -129,6 +129,8 @@ class JobSpec(Strict):
     scale_rows: Annotated[int, Field(ge=0)] = 0
     scale_memory_mib: Annotated[int, Field(ge=16)] = 64
     scale_timeout_s: Annotated[float, Field(gt=0, le=1800)] = 180.0
+    # The acceptance check that runs the job with a wrong command (operability reads it).
+    wrong_command_check: str = ""
 
     @field_validator("variables")
     @classmethod

@@ -72,6 +72,7 @@ class BatchRun:
     stderr: bytes
     peak_memory_bytes: int | None = None  # the most anonymous memory seen while it ran
     cpu_s: float = 0.0  # CPU time its processes used (sampled while it ran)
+    longest_silence_s: float = 0.0  # the longest it went without printing anything
 
     @property
     def ok(self) -> bool:
@@ -141,6 +142,7 @@ class BatchControl:
         result = process.wait()
         run = self.record(case, date, result, time.monotonic() - started, usage.peak_memory)
         run.cpu_s = round(usage.cpu_s, 3)
+        run.longest_silence_s = round(usage.longest_silence_s, 3)
         return run
 
     def record(
@@ -192,6 +194,7 @@ class Usage:
 
     peak_memory: int | None = None
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
+    longest_silence_s: float = 0.0
 
     @property
     def cpu_s(self) -> float:
@@ -206,7 +209,12 @@ def watch(process: SandboxProcess, until: float) -> Usage:
     CPU time, unlike wall time, does not count time spent waiting for a busy core, so a
     speed figure taken from it says more about the code than about the neighbours."""
     usage = Usage()
+    printed, last_output = 0, time.monotonic()
     while process.running and time.monotonic() < until:
+        now_s = time.monotonic()
+        if process.execution.output_total > printed:
+            printed, last_output = process.execution.output_total, now_s
+        usage.longest_silence_s = max(usage.longest_silence_s, now_s - last_output)
         now = process.memory_in_use()
         if now is not None:
             usage.peak_memory = max(usage.peak_memory or 0, now)

@@ -44,6 +44,8 @@ def run(job: Job, control: BatchControl) -> dict[str, Any]:
             "generated_s": round(generated_s, 3),
             "wall_s": done.wall_s,
             "cpu_s": done.cpu_s,
+            "longest_silence_s": done.longest_silence_s,
+            "log_lines": len(done.log_lines()),
             # How fast the job's core ran meanwhile (a fixed burst's CPU time; see speed.py).
             "burst_ms": burst_ms,
             "exit_code": done.exit_code,

@@ -50,9 +50,11 @@ def _durability() -> Probe:
 
 
 def _operability() -> Probe:
+    from proofwork.probes.bykind import ByKind
+    from proofwork.probes.job_operability import JobOperabilityProbe
     from proofwork.probes.operability import OperabilityProbe
 
-    return OperabilityProbe()
+    return ByKind(service=OperabilityProbe(), job=JobOperabilityProbe())
 
 
 def _input() -> Probe:

@@ -12,7 +12,8 @@ class ByKind:
 
     def __init__(self, **by_kind: Probe) -> None:
         first = next(iter(by_kind.values()))
-        self.name, self.stage = first.name, first.stage
+        # The later stage of the two: a measure reading other probes' evidence runs after them.
+        self.name, self.stage = first.name, max(p.stage for p in by_kind.values())
         self.kinds = tuple(by_kind)
         self._by_kind = by_kind
 

@@ -110,6 +110,8 @@ def scale_metrics(scale: dict[str, Any]) -> dict[str, MetricValue]:
         "scale.cpu_s": cpu,
         "scale.rows_per_cpu_s": round(rows / cpu, 1) if correct and cpu > 0 else 0.0,
     }
+    if scale.get("longest_silence_s") is not None:
+        metrics["scale.longest_silence_s"] = float(scale["longest_silence_s"])
     if scale.get("burst_ms"):
         metrics["scale.core_burst_ms"] = float(scale["burst_ms"])
     if scale.get("peak_memory_bytes") is not None:
