@@ -146,4 +146,8 @@ def test_tests_the_suite_kept_out_are_re_run_and_hidden_failures_are_tampering()
     )
     assert [f.rule for f in findings] == [TAMPERING]
     assert findings[0].snippet == "t::e"
-    assert judge_hidden(judgement.hidden, {"t::d": {"outcome": "passed"}}) == []
+    passed = {"outcome": "passed"}
+    assert judge_hidden(judgement.hidden, {"t::d": passed, "t::e": passed}) == []
+    assert judge_hidden(judgement.hidden, None) == []  # no time left for the re-run
+    still_out = judge_hidden(judgement.hidden, {"t::d": passed})
+    assert [(f.rule, f.snippet) for f in still_out] == [("integrity.suspicious", "t::e")]

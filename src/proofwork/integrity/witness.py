@@ -266,15 +266,27 @@ def _kept_out(ledger: dict[str, Any], judgement: Judgement) -> None:
         )
 
 
-def judge_hidden(hidden: list[str], rerun: dict[str, dict[str, Any]]) -> list[Finding]:
-    """Tests the suite kept out of its run, re-run by the grader: failing ones were hidden."""
-    failing = [n for n in hidden if rerun.get(n, {}).get("outcome") in ("failed", "error")]
-    if not failing:
+def judge_hidden(hidden: list[str], rerun: dict[str, dict[str, Any]] | None) -> list[Finding]:
+    """Tests the suite kept out of its run, re-run by the grader (None: no time was left):
+    failing ones were hidden; ones that stay out of the grader's run too are suspicious."""
+    if rerun is None:
         return []
+    failing = [n for n in hidden if rerun.get(n, {}).get("outcome") in ("failed", "error")]
+    missing = [n for n in hidden if n not in rerun]
+    found = []
+    if missing:
+        message = (
+            f"{len(missing)} tests the suite kept out of its own run stayed out when the grader "
+            f"put them back ({missing[0]}{' …' if len(missing) > 1 else ''})."
+        )
+        snippet = "\n".join(missing[:20])
+        found.append(Finding(SUSPICIOUS, Severity.HIGH, message, snippet=snippet, probe="tests"))
+    if not failing:
+        return found
     listed = "\n".join(failing[:20])
     message = (
         f"{len(failing)} tests that the suite kept out of its own run fail when the grader "
         f"runs them: failing tests were hidden from the results ({failing[0]}"
         f"{' …' if len(failing) > 1 else ''})."
     )
-    return [Finding(TAMPERING, Severity.CRITICAL, message, snippet=listed, probe="tests")]
+    return [*found, Finding(TAMPERING, Severity.CRITICAL, message, snippet=listed, probe="tests")]

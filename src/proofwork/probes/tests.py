@@ -244,17 +244,17 @@ class TestsProbe:
 
     def _rerun(
         self, ctx: ProbeContext, outcomes: dict[str, dict[str, Any]], hidden: list[str]
-    ) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    ) -> tuple[set[str], dict[str, dict[str, Any]] | None]:
         """Failures once more (those that pass are flaky), with the tests the suite kept out of
         its own run put back in: (flaky tests, outcomes of the hidden ones)."""
         failed = tuple(n for n, o in outcomes.items() if o.get("outcome") == "failed")[:RERUN_MAX]
         if not (failed or hidden) or ctx.budget.remaining_s < 5:
-            return set(), {}
+            return set(), None
         (ctx.outdir / witness.KEEP_FILE).write_text(json.dumps(hidden))
         self._pytest(ctx, share=0.2, nodeids=(*failed, *hidden))
         rerun = self._outcomes(ctx, "rerun.json")
         flaky = {n for n in failed if rerun.get(n, {}).get("outcome") == "passed"}
-        return flaky, {n: rerun[n] for n in hidden if n in rerun}
+        return flaky, {n: rerun[n] for n in hidden if n in rerun} if hidden else None
 
     def _findings(self, outcomes: dict[str, dict[str, Any]], flaky: set[str]) -> list[Finding]:
         findings = []
