@@ -39,3 +39,20 @@ def run_row(store: Store, run_id: str) -> Run:
     """The run as the store has it now."""
     with unit_of_work(store.factory) as session:
         return session.get_one(Run, run_id)
+
+
+def comparable(report: dict[str, object]) -> dict[str, object]:
+    """The report without what varies between two grades of the same submission."""
+    # Times, the run's folder, the leased sandbox uid and where the archive was read from vary.
+    varying = {"started_at", "duration_s", "environment", "sandbox"}
+    probes = [{k: v for k, v in p.items() if k != "duration_s"} for p in report["probes"]]  # type: ignore[attr-defined]
+    kept = {k: v for k, v in report.items() if k not in varying | {"probes", "metrics"}}
+    kept["submission"] = {k: v for k, v in kept["submission"].items() if k != "source"}  # type: ignore[attr-defined]
+    metrics = {
+        k: v for k, v in report["metrics"].items() if "wall" not in k and "duration" not in k
+    }  # type: ignore[attr-defined]
+    return {
+        **kept,
+        "probes": [{**p, "metrics": None, "artifacts": None} for p in probes],
+        "metrics": metrics,
+    }

@@ -1,5 +1,5 @@
-"""Crashes lose nothing: kill -9 a real `proofwork serve` mid-grade, restart it, every run ends
-done exactly once."""
+"""A real `proofwork serve`: a run through its API reports like the CLI, and crashes lose
+nothing (kill -9 mid-grade, restart, every run ends done exactly once)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from databases import Store
-from jobs_support import Enqueue, run_row, tiny_archive
+from jobs_support import Enqueue, comparable, run_row, tiny_archive
 from sqlalchemy import select
 
+from proofwork import engine
+from proofwork.config import load_settings
 from proofwork.store import DatabaseBlobs, make_engine, session_factory, upgrade
 from proofwork.store.database import unit_of_work
-from proofwork.store.models import RunEvent, RunState
+from proofwork.store.models import Role, RunEvent, RunState
+from proofwork.web import admin
 
 pytestmark = pytest.mark.slow
 PROOFWORK = str(Path(sys.executable).parent / "proofwork")
@@ -98,3 +102,48 @@ def test_kill_9_of_serve_mid_grade_then_a_restart_ends_every_run_done_once(
         assert run.report_sha256 is not None
         ends = [e for e in _events(fresh_store, run_id) if e[1:] == ("probe-end", "tests")]
         assert ends == [(2, "probe-end", "tests")]
+
+
+def test_a_run_uploaded_through_the_api_reports_like_the_cli(
+    fresh_store: Store, unused_port: int, tmp_path: Path
+) -> None:
+    with unit_of_work(fresh_store.factory) as session:
+        org = admin.create_org(session=session, name="Acme")
+        user = admin.create_user(session=session, org=org, email="a@acme.test", role=Role.OWNER)
+        token = admin.create_token(session=session, org=org, role=Role.OWNER, user=user)[1]
+    log = tmp_path / "serve.log"
+    server = _serve(fresh_store, unused_port, log)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{unused_port}/api/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    try:
+        _wait_for(lambda: _answers(client), 60, server, log)
+        files = {"file": ("tiny.tar.gz", tiny_archive(), "application/gzip")}
+        created = client.post("/submissions", files=files, data={"probes": "tests"})
+        assert created.status_code == 201, created.text
+        run_id = created.json()["run"]["id"]
+        _wait_for(
+            lambda: client.get(f"/runs/{run_id}").json()["state"] != "queued", 60, server, log
+        )
+        _wait_for(lambda: run_row(fresh_store, run_id).state.finished, 180, server, log)
+        run = client.get(f"/runs/{run_id}").json()
+        assert run["state"] == "done", run
+        report = client.get(f"/runs/{run_id}/report").json()
+    finally:
+        client.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    archive = tmp_path / "tiny.tar.gz"
+    archive.write_bytes(tiny_archive())
+    settings = load_settings(install=False)
+    direct = engine.grade(engine.GradeRequest(source=archive, settings=settings, probes=["tests"]))
+    assert comparable(report) == comparable(direct.to_json())
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/health").status_code == 200
+    except httpx.TransportError:
+        return False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from databases import Store
-from jobs_support import Enqueue, run_row, tiny_archive
+from jobs_support import Enqueue, comparable, run_row, tiny_archive
 from sqlalchemy import select
 
 from proofwork import engine
@@ -45,22 +45,6 @@ def _wait_for(predicate: object, timeout_s: float = 60) -> None:
         time.sleep(0.05)
 
 
-def _comparable(report: dict[str, object]) -> dict[str, object]:
-    # Times, the run's folder, the leased sandbox uid and where the archive was read from vary.
-    varying = {"started_at", "duration_s", "environment", "sandbox"}
-    probes = [{k: v for k, v in p.items() if k != "duration_s"} for p in report["probes"]]  # type: ignore[attr-defined]
-    kept = {k: v for k, v in report.items() if k not in varying | {"probes", "metrics"}}
-    kept["submission"] = {k: v for k, v in kept["submission"].items() if k != "source"}  # type: ignore[attr-defined]
-    metrics = {
-        k: v for k, v in report["metrics"].items() if "wall" not in k and "duration" not in k
-    }  # type: ignore[attr-defined]
-    return {
-        **kept,
-        "probes": [{**p, "metrics": None, "artifacts": None} for p in probes],
-        "metrics": metrics,
-    }
-
-
 def test_an_embedded_worker_grades_a_run_like_the_cli_does(
     fresh_store: Store, enqueue: Enqueue, job_settings: Settings, tmp_path: Path
 ) -> None:
@@ -90,7 +74,7 @@ def test_an_embedded_worker_grades_a_run_like_the_cli_does(
     direct = engine.grade(
         engine.GradeRequest(source=archive, settings=job_settings, probes=["tests"])
     )
-    assert _comparable(stored) == _comparable(direct.to_json())
+    assert comparable(stored) == comparable(direct.to_json())
 
 
 @SQLITE_ONLY
