@@ -8,7 +8,6 @@ this: it only sees a GradeRequest and a listener.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -80,9 +79,11 @@ def execute(
         run = session.get_one(Run, claim.run_id)
         submission = session.get_one(Submission, run.submission_id)
         archive = blobs.read(session, submission.sha256)
-        challenge, probes, filename = run.challenge, run.probes, submission.filename
+        challenge, probes = run.challenge, run.probes
     with tempfile.TemporaryDirectory(prefix="pw-run-") as tmp:
-        source = Path(tmp) / _safe_name(filename)
+        # Not the uploaded file's name: it often carries the candidate's, and reviewers read
+        # the report blind.
+        source = Path(tmp) / "submission"
         source.write_bytes(archive)
         del archive
         watch = _Watch(factory, claim, settings.heartbeat_s)
@@ -109,12 +110,6 @@ def execute(
     if watch.lost:
         return None
     return _store_report(factory, blobs, claim, report)
-
-
-def _safe_name(filename: str) -> str:
-    """The uploaded file's name as one harmless path component (reports show it)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", filename.rsplit("/", 1)[-1]).strip(".-")
-    return name[:100] or "submission"
 
 
 def _end(
