@@ -4,6 +4,7 @@ the store on the session's PostgreSQL server."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,7 @@ def redis_url() -> Iterator[str]:
     yield f"redis+socket://{socket_path}"
     server.terminate()
     server.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
