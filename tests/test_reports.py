@@ -14,7 +14,13 @@ import pytest
 from rich.console import Console
 
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
-from proofwork.mutation.model import Kind, Mutant, Outcome, Result, Scope
+from proofwork.mutation.model import Caught, Kind, Mutant, Outcome, Result, Scope
+from proofwork.probes.mutation import (
+    Judged,
+    function_table,
+    pseudo_tested_findings,
+    pseudo_tested_metrics,
+)
 from proofwork.probes.mutation import findings as mutation_findings
 from proofwork.reports.html import FINDINGS_LIMIT, render_html, write_html
 from proofwork.reports.json_report import ReportSchemaError, load_schema, validate, write_json
@@ -530,7 +536,7 @@ def test_html_without_optional_parts_degrades_gracefully(make_report: ReportFact
     assert 'id="signals"' not in page
     assert 'id="review"' not in page
     assert "No findings." in page
-    assert page.count('class="tile absent') == 6  # every headline metric shows "—"
+    assert page.count('class="tile absent') == 7  # every headline metric shows "—"
 
 
 def test_html_caps_rendered_findings_and_says_how_many_more(make_report: ReportFactory) -> None:
@@ -635,30 +641,63 @@ def test_html_shows_an_unsafe_sandbox_warning_prominently(make_report: ReportFac
 
 
 def _mutation_evidence() -> Evidence:
-    """What the mutation probe reports for two functions: `total` (3 of 4 planted bugs survive)
-    and `clamp` (1 of 4), through the probe's own `findings`."""
+    """What the mutation probe reports for two functions: `total` (3 of 4 planted bugs survive,
+    and it is pseudo-tested) and `clamp` (1 of 4: two caught by assertion, one by exception),
+    through the probe's own `findings`, `pseudo_tested_findings` and `function_table`."""
 
-    def mutant(n: int, function: str, line: int) -> Mutant:
+    def mutant(n: int, function: str, line: int, operator: str = "number") -> Mutant:
         scope = (Scope("def", function, line - 1),)
         diff = f"- x = {n}\n+ x = {n + 1}"
-        return Mutant(n, "shop/orders.py", line, 5, "number", 0, 1, "2", diff, line, (1, 9),
+        return Mutant(n, "shop/orders.py", line, 5, operator, 0, 1, "2", diff, line, (1, 9),
                       scope, Kind.FUNCTION)  # fmt: skip
 
     outcomes = {"clamp": [Outcome.SURVIVED, *[Outcome.KILLED] * 3],
                 "total": [*[Outcome.SURVIVED] * 3, Outcome.KILLED]}  # fmt: skip
+    caught = iter([Caught.ASSERTION, Caught.ASSERTION, Caught.EXCEPTION, Caught.EXCEPTION])
     results = [
-        Result(mutant(10 * start + n, function, 10 * start + n + 2), outcome)
+        Result(
+            mutant(10 * start + n, function, 10 * start + n + 2),
+            outcome,
+            caught=next(caught) if outcome is Outcome.KILLED else None,
+        )
         for start, (function, kinds) in enumerate(outcomes.items())
         for n, outcome in enumerate(kinds)
     ]
-    return Evidence(
+    extreme = [
+        Result(mutant(90, "clamp", 2, "extreme"), Outcome.KILLED, caught=Caught.ASSERTION),
+        Result(mutant(91, "total", 12, "extreme"), Outcome.SURVIVED),
+    ]
+    judged = Judged(results=results, sampled=8, extreme=extreme)
+    evidence = Evidence(
         "mutation",
         metrics={"mutation.score_percent": 50.0, "mutation.ci95_low": 28.0,
                  "mutation.ci95_high": 72.0, "mutation.exact": True, "mutation.total": 8,
                  "mutation.sampled": 8, "mutation.killed": 4, "mutation.survived": 4,
-                 "mutation.timeout": 0, "mutation.not_covered": 0, "mutation.errors": 0},
-        findings=mutation_findings(results),
+                 "mutation.timeout": 0, "mutation.not_covered": 0, "mutation.errors": 0,
+                 "mutation.assertion_kill_percent": 50.0, **pseudo_tested_metrics(extreme)},
+        findings=[*mutation_findings(results), *pseudo_tested_findings(extreme)],
     )  # fmt: skip
+    evidence.add_artifact("mutation.functions.json", function_table(judged))
+    return evidence
+
+
+def test_html_shows_the_share_caught_by_assertion_the_pseudo_tested_and_a_function_table(
+    make_report: ReportFactory,
+) -> None:
+    base = make_report()
+    page = render_html(make_report(evidence=[*base.evidence, _mutation_evidence()]))
+    section = page[page.index('<section id="mutation">') : page.index('<section id="probes">')]
+    assert "50%</strong> of the caught bugs were caught by an assertion" in section
+    pseudo = section[section.index("Pseudo-tested functions") : section.index("Per function")]
+    assert "orders.total is pseudo-tested" in pseudo and "orders.clamp" not in pseudo
+    table = section[section.index('<table class="functions">') : section.index("</table>")]
+    rows = table.split("<tr>")[2:]
+    assert [r[r.index("<code>") + 6 : r.index("</code>")] for r in rows] == [
+        "orders.total",
+        "orders.clamp",
+    ]
+    assert '<td class="num">0%</td><td>yes</td>' in rows[0]  # its one kill: an exception
+    assert '<td class="num">66.67%</td><td>no</td>' in rows[1]
 
 
 def test_html_lists_surviving_mutants_by_function_worst_tested_first(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,45 @@ def test_a_flat_package_with_its_tests_inside_it(make_context: ContextFactory) -
         "+ if value >= high:",
         '+ raise ValueError("XXmean of nothingXX")',
     ]
+
+
+@pytest.mark.slow
+def test_assertions_tell_a_suite_that_pins_values_from_one_that_checks_only_not_none(
+    make_context: ContextFactory,
+) -> None:
+    """One pricing module, two suites running every line of it: one asserts exact values, the
+    other only `is not None` or truthiness (or nothing). Kills by assertion and pseudo-tested
+    functions tell them apart, where coverage cannot."""
+    measured = {}
+    for suite in ("strong", "weak"):
+        ctx = make_context(project("pricing", suite))
+        tests_out = ctx.outdir / "tests"
+        tests_out.mkdir()
+        tests = TestsProbe().run(dataclasses.replace(ctx, outdir=tests_out))
+        mutation_out = ctx.outdir / "mutation"
+        mutation_out.mkdir()
+        mutation = MutationProbe().run(
+            dataclasses.replace(ctx, outdir=mutation_out, previous={"tests": tests})
+        )
+        assert mutation.status is Status.OK, mutation.error
+        measured[suite] = (tests, mutation)
+    (strong_tests, strong), (weak_tests, weak) = measured["strong"], measured["weak"]
+    for tests in (strong_tests, weak_tests):
+        assert tests.metrics["tests.coverage_percent"] == 100.0
+        assert tests.metrics["tests.failed"] == 0
+    share = "mutation.assertion_kill_percent"
+    strong_share, weak_share = strong.metrics[share], weak.metrics[share]
+    assert isinstance(strong_share, float) and isinstance(weak_share, float)
+    assert strong_share - weak_share >= 40, (strong_share, weak_share)
+    assert strong.metrics["mutation.pseudo_tested"] == 0
+    assert strong.metrics["mutation.functions_checked"] == 8
+    pseudo = [f for f in weak.findings if f.rule == "mutation.pseudo_tested"]
+    assert weak.metrics["mutation.pseudo_tested"] == len(pseudo) >= 4
+    assert {"prices.line_total", "prices.order_total"} <= {f.message.split()[0] for f in pseudo}
+    assert all(f.path == "pricing/prices.py" and f.line and f.diff for f in pseudo)
+    # The classic score tells them apart less clearly; the per-function table carries the share.
+    table = json.loads(weak.artifacts["mutation.functions.json"])["functions"]
+    by_name = {row["name"]: row for row in table}
+    assert by_name["prices.order_total"]["pseudo_tested"] is True
+    assert strong_tests.metrics["tests.assertion_free"] == 0
+    assert weak_tests.metrics["tests.assertion_free"] == 3

@@ -14,6 +14,13 @@ class Kind(enum.StrEnum):
     MODULE = "module"  # module level or a class body: re-execute the module's code
 
 
+class Caught(enum.StrEnum):
+    """How a test caught a killed mutant."""
+
+    ASSERTION = "assertion"  # a check of the test failed: assert, assert* methods, pytest.raises
+    EXCEPTION = "exception"  # the code raised something the test did not expect (or crashed)
+
+
 class Outcome(enum.StrEnum):
     KILLED = "killed"  # a covering test failed
     TIMEOUT = "timeout"  # its covering tests ran past the per-mutant timeout (counts as killed)
@@ -81,6 +88,7 @@ class Result:
     killed_by: str | None = None
     detail: str = ""
     seconds: float = 0.0
+    caught: Caught | None = None  # for KILLED: how (a timeout is neither)
 
 
 @dataclass

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from proofwork.analysis.sources import SourceFile, UnparsableSource, parse
+from proofwork.mutation import extreme
 from proofwork.mutation.equivalence import compile_chunk, future_flags, signature
+from proofwork.mutation.extreme import EXTREME, describe
 from proofwork.mutation.model import Generated, Mutant
 from proofwork.mutation.operators import Edit, Planter, Profile, Text, first_line
 
@@ -38,6 +40,9 @@ class _FileContext:
     filename: str
 
 
+Edits = Callable[[Text, ast.Module, set[int]], Iterable[Edit]]
+
+
 def generate(
     files: Iterable[SourceFile],
     *,
@@ -46,8 +51,30 @@ def generate(
     root: str = "/workspace",
 ) -> Generated:
     """Every mutant of `files` (sources, not tests), equivalent and duplicate ones dropped."""
+    chosen = profile or Profile()
+
+    def planted(text: Text, tree: ast.Module, skipped: set[int]) -> Iterable[Edit]:
+        found = Planter(text, chosen, skipped).module(tree)
+        return (edit for edit in found if edit.operator in chosen.families)
+
+    return _generate(files, planted, tuple(exclude), root, first_id=0)
+
+
+def generate_extreme(
+    files: Iterable[SourceFile],
+    *,
+    exclude: Iterable[str] = (),
+    root: str = "/workspace",
+    first_id: int = 0,
+) -> Generated:
+    """One extreme mutant per function (see `extreme`), numbered from `first_id`."""
+    return _generate(files, extreme.edits, tuple(exclude), root, first_id=first_id)
+
+
+def _generate(
+    files: Iterable[SourceFile], edits: Edits, patterns: tuple[str, ...], root: str, first_id: int
+) -> Generated:
     out = Generated()
-    patterns = tuple(exclude)
     for source in files:
         try:
             tree = parse(source)
@@ -57,25 +84,23 @@ def generate(
         text = Text(source.text)
         tops = [(first_line(s), s.end_lineno or s.lineno) for s in tree.body]
         ctx = _FileContext(source, text, tree, future_flags(tree), tops, f"{root}/{source.path}")
-        _plant_file(ctx, profile or Profile(), patterns, out)
+        _plant_file(ctx, edits, patterns, out, first_id)
     return out
 
 
 def _plant_file(
-    ctx: _FileContext, profile: Profile, patterns: tuple[str, ...], out: Generated
+    ctx: _FileContext, planter: Edits, patterns: tuple[str, ...], out: Generated, first_id: int
 ) -> None:
     skipped = excluded_lines(ctx.source.text, patterns)
     no_mutate = {n for n, ln in enumerate(ctx.source.text.splitlines(), 1) if NO_MUTATE.search(ln)}
     seen: dict[tuple[int, str], int] = {}
     originals: dict[int, str] = {}
     try:
-        edits = list(Planter(ctx.text, profile, skipped).module(ctx.tree))
+        edits = list(planter(ctx.text, ctx.tree, skipped))
     except RecursionError:
         out.unparsable.append((ctx.source.path, "too deeply nested to mutate"))
         return
     for edit in edits:
-        if edit.operator not in profile.families:
-            continue
         line = _line_of(ctx.text, edit.start)
         if line in no_mutate:
             continue
@@ -91,7 +116,7 @@ def _plant_file(
             out.duplicate += 1
             continue
         seen[(chunk[0], verdict)] = len(out.mutants)
-        out.mutants.append(_mutant(ctx, edit, chunk, len(out.mutants), line))
+        out.mutants.append(_mutant(ctx, edit, chunk, first_id + len(out.mutants), line))
 
 
 def _judge(
@@ -127,7 +152,7 @@ def _mutant(ctx: _FileContext, edit: Edit, chunk: tuple[int, int], ident: int, l
         start=edit.start,
         end=edit.end,
         replacement=edit.replacement,
-        diff=one_line_diff(text, edit),
+        diff=describe(text, edit) if edit.operator == EXTREME else one_line_diff(text, edit),
         stmt_line=edit.stmt.lineno,
         chunk=chunk,
         scopes=edit.scopes,

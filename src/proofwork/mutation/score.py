@@ -1,5 +1,9 @@
 """The mutation score, its error bar, and which functions' tests let the most bugs through.
 
+Beside the score, the share of caught mutants that a test caught with an assertion (rather
+than because the mutated code raised, or ran past its time): a suite that only checks that
+results are not None catches many mutants by exception and few by assertion.
+
 Score = (killed + timeout) / (killed + timeout + survived + not covered). A mutant no test runs
 is a bug the suite would not notice, so it counts against the score (mutmut lists such mutants
 apart as "no tests"; the benchmark compares both tools on this same formula). Mutants that could
@@ -13,11 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from proofwork.mutation.model import Outcome, Result
+from proofwork.mutation.model import Caught, Outcome, Result
 from proofwork.mutation.sampling import wilson
 
 CAUGHT = (Outcome.KILLED, Outcome.TIMEOUT)
 JUDGED = (Outcome.KILLED, Outcome.TIMEOUT, Outcome.SURVIVED, Outcome.NOT_COVERED)
+
+
+def assertion_percent(results: Iterable[Result]) -> float | None:
+    """Share of caught mutants (killed or timed out) caught by a failed assertion, 0-100;
+    None when nothing was caught."""
+    caught = [r for r in results if r.outcome in CAUGHT]
+    by_assertion = sum(r.caught is Caught.ASSERTION for r in caught)
+    return round(100.0 * by_assertion / len(caught), 2) if caught else None
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,7 @@ class Score:
     counts: Counter[Outcome]
     total: int  # mutants generated (after dropping equivalent and duplicate ones)
     sampled: int  # mutants in the sample (all of them when exact)
+    by_assertion: float | None = None  # see `assertion_percent`
 
     @property
     def judged(self) -> int:
@@ -61,7 +74,8 @@ class Score:
 def score(results: Iterable[Result], *, total: int) -> Score:
     """Score a sample of results drawn from `total` mutants."""
     listed = list(results)
-    return Score(Counter(r.outcome for r in listed), total=total, sampled=len(listed))
+    counts = Counter(r.outcome for r in listed)
+    return Score(counts, total=total, sampled=len(listed), by_assertion=assertion_percent(listed))
 
 
 @dataclass
@@ -87,6 +101,16 @@ class FunctionTally:
         """Survivors in source order."""
         found = [r for r in self.results if r.outcome is Outcome.SURVIVED]
         return sorted(found, key=lambda r: (r.mutant.line, r.mutant.column, r.mutant.id))
+
+    @property
+    def caught(self) -> int:
+        """Killed plus timed out."""
+        return sum(r.outcome in CAUGHT for r in self.results)
+
+    @property
+    def by_assertion(self) -> float | None:
+        """Share of its caught mutants caught by an assertion (see `assertion_percent`)."""
+        return assertion_percent(self.results)
 
     @property
     def line(self) -> int:

@@ -16,6 +16,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from proofwork.analysis import sources
@@ -24,11 +25,12 @@ from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
 from proofwork.integrity import controls
 from proofwork.mutation.coverage_map import CoverageMap, MapError, plan_entry
-from proofwork.mutation.model import Generated, Mutant, Outcome, Result
-from proofwork.mutation.mutants import generate
+from proofwork.mutation.extreme import EXTREME
+from proofwork.mutation.model import Caught, Generated, Mutant, Outcome, Result
+from proofwork.mutation.mutants import generate, generate_extreme
 from proofwork.mutation.operators import Profile
 from proofwork.mutation.sampling import DEFAULT_SEED, ladder, stratified_order
-from proofwork.mutation.score import FunctionTally, Score, by_function, score
+from proofwork.mutation.score import CAUGHT, FunctionTally, Score, by_function, score
 from proofwork.probes.base import OUT, ProbeContext
 from proofwork.probes.tests import EXCLUDE_ALSO, MAP_FILE, OMIT, PYTEST_ARGS, coverage_rc
 from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
@@ -42,7 +44,12 @@ GENERIC_SHARE = 0.9
 MAP_SHARE = 0.6  # at most this much of the probe's time for the instrumented run
 SETTLE_S = 3.0  # sandbox start and result writing, kept out of the runner's own deadline
 FIRST_BATCH = 16
+PSEUDO_RULE = "mutation.pseudo_tested"
 SURVIVOR_FINDINGS_MAX = 200
+EXTREME_RANK = -1  # the runner judges these before any of the seeded order ...
+EXTREME_SHARE = 0.3  # ... starting none after this share of its time (the sample needs it)
+FUNCTIONS_ARTIFACT = "mutation.functions.json"  # per function, read by reports/mutation_view
+FUNCTIONS_MAX = 300  # rows of that table (worst-tested first), to stay within artifact size
 
 
 def mutation_files(ctx: ProbeContext, only: tuple[str, ...] = ()) -> list[SourceFile]:
@@ -70,6 +77,7 @@ class Judged:
     results: list[Result] = field(default_factory=list)
     sampled: int = 0
     notes: list[str] = field(default_factory=list)
+    extreme: list[Result] = field(default_factory=list)  # one per function; not in the score
 
 
 @dataclass
@@ -121,6 +129,8 @@ class MutationProbe:
         self._texts = {f.path: f.text for f in files}
         clock = time.monotonic()
         generated = generate(files, profile=self.profile, exclude=EXCLUDE_ALSO)
+        first = len(generated.mutants)
+        extremes = generate_extreme(files, exclude=EXCLUDE_ALSO, first_id=first).mutants
         measured.generated = generated
         evidence.metrics["mutation.generate_s"] = round(time.monotonic() - clock, 3)
         evidence.metrics.update(_generation_metrics(generated))
@@ -133,11 +143,12 @@ class MutationProbe:
         if cmap is None:
             return measured
         clock = time.monotonic()
-        judged = self._judge(ctx, evidence, generated.mutants, cmap, deadline)
+        judged = self._judge(ctx, evidence, (generated.mutants, extremes), cmap, deadline)
         evidence.metrics["mutation.run_s"] = round(time.monotonic() - clock, 3)
         measured.judged = judged
         final = score(judged.results, total=len(generated.mutants))
         evidence.metrics.update(_score_metrics(final))
+        evidence.metrics.update(pseudo_tested_metrics(judged.extreme))
         if not final.judged and evidence.status is Status.OK:
             # Not a score of zero: nothing was measured.
             evidence.status = Status.TIMEOUT
@@ -146,6 +157,8 @@ class MutationProbe:
                 "that run the sampled mutants take longer than that (give it more --budget)"
             )
         evidence.findings.extend(findings(judged.results, self.name))
+        evidence.findings.extend(pseudo_tested_findings(judged.extreme, self.name))
+        evidence.add_artifact(FUNCTIONS_ARTIFACT, function_table(judged))
         if judged.notes:
             evidence.add_artifact("mutation-notes", "\n".join(judged.notes))
         return measured
@@ -203,24 +216,28 @@ class MutationProbe:
         self,
         ctx: ProbeContext,
         evidence: Evidence,
-        mutants: list[Mutant],
+        mutants: tuple[list[Mutant], list[Mutant]],
         cmap: CoverageMap,
         deadline: float,
     ) -> Judged:
-        order = stratified_order(mutants, self.seed)
+        """Judge the covered extreme mutants (one per function, all of them, first: see
+        `mutation.extreme`), then the seeded order of the others until the time runs out."""
+        classic, extremes = mutants
+        order = stratified_order(classic, self.seed)
         rank = {m.id: i for i, m in enumerate(order)}
-        covering = {m.id: cmap.covering(m) for m in mutants}
+        rank.update({m.id: EXTREME_RANK for m in extremes})
+        covering = {m.id: cmap.covering(m) for m in [*classic, *extremes]}
         planned = [
             plan_entry(m, rank[m.id], covering[m.id], cmap.timeout_s(covering[m.id]))
-            for m in order
+            for m in [*extremes, *order]
             if covering[m.id]
         ]
         raw: dict[str, Any] = {"results": {}, "cutoff": len(order), "notes": []}
-        next_id = max(m.id for m in mutants) + 1
+        next_id = max(m.id for m in [*classic, *extremes]) + 1
         planned, control_ids = controls.add(planned, self._texts, next_id)
         if planned:
             wall = deadline - time.monotonic()
-            self._write_plan(ctx, mutants, planned, cmap, wall - SETTLE_S)
+            self._write_plan(ctx, [*classic, *extremes], planned, cmap, wall - SETTLE_S)
             done = self._sandbox(ctx, "run", wall)
             evidence.add_artifact("run.log", done.text() + done.text("stderr"))
             evidence.stopped.extend(done.stopped)
@@ -231,7 +248,9 @@ class MutationProbe:
                 read = {"results": {}, "cutoff": 0, "notes": []}
             raw = read
             evidence.findings.extend(controls.judge(control_ids, raw["results"]))
-        return _collect(order, covering, cmap, raw)
+        judged = _collect(order, covering, cmap, raw)
+        judged.extreme = _collect(extremes, covering, cmap, {**raw, "cutoff": None}).results
+        return judged
 
     def _write_plan(
         self,
@@ -242,17 +261,19 @@ class MutationProbe:
         deadline_s: float,
     ) -> None:
         files = {m.path: self._hashes[m.path] for m in mutants}
+        classic = sum(m.operator != EXTREME for m in mutants)  # the sample is drawn from these
         plan = {
             "pytest_args": self.run_args,
             "files": files,
             "tests": cmap.tests,
             "durations": cmap.durations,
             "mutants": planned,
-            "total": len(mutants),
-            "ladder": ladder(len(mutants)),
+            "total": classic,
+            "ladder": ladder(classic),
             "deadline_s": max(1.0, deadline_s),
             "workers": max(1, int(ctx.settings.cpus)),
             "first_batch": FIRST_BATCH,
+            "extreme_share": EXTREME_SHARE,
         }
         (ctx.outdir / "plan.json").write_text(json.dumps(plan))
 
@@ -319,12 +340,17 @@ def _result(mutant: Mutant, message: Any, cmap: CoverageMap) -> Result:
     by = message.get("by")
     killed_by = cmap.tests[by] if isinstance(by, int) and 0 <= by < len(cmap.tests) else None
     seconds = message.get("s")
+    caught = message.get("caught")
     return Result(
         mutant,
         outcome,
         killed_by=killed_by,
         detail=str(message.get("detail") or "")[:300],
         seconds=float(seconds) if isinstance(seconds, int | float) else 0.0,
+        # A kill the runner could not explain is not credited to an assertion.
+        caught=(Caught(caught) if caught in set(Caught) else Caught.EXCEPTION)
+        if outcome is Outcome.KILLED
+        else None,
     )
 
 
@@ -341,6 +367,7 @@ def _score_metrics(final: Score) -> dict[str, MetricValue]:
     measured = bool(final.judged)  # no score at all, rather than a score of zero
     return {
         "mutation.score_percent": final.percent if measured else None,
+        "mutation.assertion_kill_percent": final.by_assertion,
         "mutation.ci95_low": low if measured else None,
         "mutation.ci95_high": high if measured else None,
         "mutation.killed": final.counts[Outcome.KILLED],
@@ -352,6 +379,64 @@ def _score_metrics(final: Score) -> dict[str, MetricValue]:
         "mutation.sampled": final.sampled,
         "mutation.exact": final.exact,
     }
+
+
+def pseudo_tested_metrics(extreme: list[Result]) -> dict[str, MetricValue]:
+    """Functions whose tests run them but still pass when they do nothing (see `extreme`)."""
+    checked = [r for r in extreme if r.outcome in (*CAUGHT, Outcome.SURVIVED)]
+    pseudo = sum(r.outcome is Outcome.SURVIVED for r in checked)
+    return {
+        "mutation.functions_checked": len(checked),
+        "mutation.pseudo_tested": pseudo,
+        "mutation.pseudo_tested_percent": round(100.0 * pseudo / len(checked), 2)
+        if checked
+        else None,
+    }
+
+
+def pseudo_tested_findings(extreme: list[Result], probe: str = "mutation") -> list[Finding]:
+    """One finding per pseudo-tested function, in source order."""
+    found = sorted(
+        (r for r in extreme if r.outcome is Outcome.SURVIVED),
+        key=lambda r: (r.mutant.path, r.mutant.scopes[-1].line),
+    )
+    return [_pseudo_tested(r, probe) for r in found]
+
+
+def _pseudo_tested(result: Result, probe: str) -> Finding:
+    mutant = result.mutant
+    name = f"{PurePosixPath(mutant.path).stem}.{mutant.function}"
+    message = (
+        f"{name} is pseudo-tested: tests run it, yet all of them still pass when its whole "
+        f"body is replaced by `{mutant.replacement}`; nothing checks what it does."
+    )
+    line = mutant.scopes[-1].line
+    return Finding(
+        PSEUDO_RULE, Severity.MEDIUM, message, mutant.path, line, diff=mutant.diff, probe=probe
+    )
+
+
+def function_table(judged: Judged) -> str:
+    """Per function, worst-tested first: planted bugs judged, caught, caught by an assertion,
+    and whether it is pseudo-tested (null when its extreme mutant was not judged)."""
+    extreme = {(r.mutant.path, r.mutant.function): r.outcome for r in judged.extreme}
+    rows = []
+    for tally in by_function(judged.results)[:FUNCTIONS_MAX]:
+        outcome = extreme.get((tally.path, tally.name.split(".", 1)[1]))
+        rows.append(
+            {
+                "path": tally.path,
+                "name": tally.name,
+                "line": tally.line,
+                "judged": tally.judged,
+                "caught": tally.caught,
+                "assertion_percent": tally.by_assertion,
+                "pseudo_tested": None
+                if outcome not in (*CAUGHT, Outcome.SURVIVED)
+                else outcome is Outcome.SURVIVED,
+            }
+        )
+    return json.dumps({"functions": rows})
 
 
 def findings(results: list[Result], probe: str = "mutation") -> list[Finding]:

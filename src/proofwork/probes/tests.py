@@ -14,6 +14,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 
+from proofwork.analysis import assertions, sources
 from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.integrity import witness
 from proofwork.integrity.canary import Canary
@@ -130,6 +131,7 @@ class TestsProbe:
         """Run the suite under coverage, read the results back, re-run failures once, and
         cross-check what the suite said about itself (see `proofwork.integrity`)."""
         evidence = Evidence(self.name)
+        assertions.record(assertions.scan_tests(sources.scan(ctx.workspace).tests), evidence)
         source = ctx.environment.source_roots[0]
         (ctx.outdir / "coveragerc").write_text(coverage_rc(source))
         canary = Canary.new()

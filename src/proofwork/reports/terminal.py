@@ -56,6 +56,11 @@ def headline_metrics(report: Report) -> list[Headline]:
             _percent(metrics.get("tests.branch_coverage_percent")),
         ),
         Headline("mutation", "Mutation score", _mutation_score(metrics)),
+        Headline(
+            "assertion_kills",
+            "Caught by assertion",
+            _percent(metrics.get("mutation.assertion_kill_percent")),
+        ),
         Headline("loc", "Lines of code", format_metric(metrics.get("static.loc"))),
     ]
 

@@ -39,7 +39,7 @@ import sys
 import time
 import types
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,8 @@ WRITE_EVERY_S = 2.0
 BATCH_SAFETY = 0.9  # share of the estimated capacity the runner commits to
 # The tests `proofwork_ledger` adds to the suite: never part of the map.
 CANARIES = frozenset(os.environ.get("PROOFWORK_CANARY", "").split(",")[1:])
+ASSERTION, EXCEPTION = "assertion", "exception"  # how a killed mutant was caught
+LOOK_FOR_ASSERTION = 8  # more tests run after a kill by exception, to find one by assertion
 
 
 # -- map ------------------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class State:
     waiting: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     cutoff: int | None = None
     notes: list[str] = field(default_factory=list)
+    skipped_extreme: int = 0
 
 
 class MutationSession:
@@ -174,6 +177,7 @@ class MutationSession:
         self.flags: dict[str, int] = {}
         self._failed = False
         self.failure = ""
+        self.caught = ""
         self._last_write = 0.0
 
     # pytest hooks
@@ -181,6 +185,16 @@ class MutationSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Remember every collected item by node id."""
         self.items = {item.nodeid: item for item in items}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """In a child: how the first failing phase failed (see `caught_by`)."""
+        report = yield
+        if report.failed and not self.caught:
+            self.caught = caught_by(call.excinfo, self.sources)
+        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """In a child: note any failed phase of the test being run."""
@@ -241,8 +255,14 @@ class MutationSession:
 
     # child side
 
-    def judge(self, mutant: dict[str, Any]) -> dict[str, Any]:
-        """In a child: plant the mutant and run its tests until one fails."""
+    def judge(
+        self, mutant: dict[str, Any], early: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        """In a child: plant the mutant and run its tests until one fails on an assertion.
+
+        A test failing on an exception kills the mutant too, but a later test may pin the
+        behaviour with an assertion: up to LOOK_FOR_ASSERTION more tests run to find one. The
+        kill is sent `early` first, so a later test that hangs cannot take it away."""
         path = f"{WORKSPACE}/{mutant['path']}"
         if path not in self.sources:
             return {"status": "error", "detail": "source file changed or unreadable"}
@@ -250,15 +270,27 @@ class MutationSession:
         if isinstance(planted, dict):
             return planted
         tests: list[int] = mutant["tests"]
+        kill: dict[str, Any] | None = None
         for position, index in enumerate(tests):
+            if kill is not None and position > kill["position"] + LOOK_FOR_ASSERTION:
+                break
             following = tests[position + 1] if position + 1 < len(tests) else None
             try:
                 failed = self.run_test(index, following)
             except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt: pytest would stop
                 failed, self.failure = True, f"the test run was aborted: {type(exc).__name__}"
-            if failed:
-                return {"status": "killed", "by": index, "how": planted, "detail": self.failure}
-        return {"status": "survived", "how": planted}
+                self.caught = self.caught or EXCEPTION
+            if not failed:
+                continue
+            caught = self.caught or EXCEPTION
+            found = {"status": "killed", "by": index, "how": planted, "caught": caught}
+            found["detail"] = self.failure
+            if caught == ASSERTION:
+                return found
+            if kill is None:
+                kill = {**found, "position": position}
+                early(found)
+        return kill or {"status": "survived", "how": planted}
 
     def control(self, path: str, test: int) -> dict[str, Any]:
         """In a child: re-execute the original module, then run one test on it."""
@@ -275,6 +307,7 @@ class MutationSession:
             return False
         after = self.items.get(self.tests[following]) if following is not None else None
         self._failed = False
+        self.caught = ""
         # Tearing down only to what the next test shares keeps module and session fixtures up;
         # after the last test the child exits, so nothing beyond the test's own is torn down.
         item.ihook.pytest_runtest_protocol(item=item, nextitem=after or item)
@@ -429,6 +462,9 @@ class Scheduler:
             self.state.cutoff = self._reached()
             self.session.write()
         self.state.cutoff = self._reached()
+        if self.state.skipped_extreme:
+            skipped = self.state.skipped_extreme
+            self.state.notes.append(f"{skipped} extreme mutants left unjudged: out of their time")
 
     def _next_fits(self) -> bool:
         return bool(self.pending) and int(self.pending[0]["rank"]) < self.target
@@ -441,7 +477,15 @@ class Scheduler:
                 self._fork({"path": path, "rank": -1}, timeout, (path, test))
             else:
                 mutant = self.pending.popleft()
+                if int(mutant["rank"]) < 0 and self._past_extreme_share():
+                    self.state.skipped_extreme += 1
+                    continue
                 self._fork(mutant, float(mutant["timeout_s"]), None)
+
+    def _past_extreme_share(self) -> bool:
+        # Extreme mutants (negative ranks) go first, but never take the sample's time away.
+        share = float(self.plan.get("extreme_share", 1.0))
+        return time.monotonic() - self.started > share * (self.session.deadline - self.started)
 
     def _fork(
         self, mutant: dict[str, Any], timeout_s: float, control: tuple[str, int] | None
@@ -474,7 +518,8 @@ class Scheduler:
         for job in list(self.running.values()):
             if now - job.started > job.timeout_s:
                 _kill(job.pid)
-                self._reap(job, {"status": "timeout"})
+                # A test that hung after another had already killed the mutant: still a kill.
+                self._reap(job, _message(job.buffer) or {"status": "timeout"})
 
     def _reap(self, job: Job, message: dict[str, Any]) -> None:
         del self.running[job.fd]
@@ -483,6 +528,7 @@ class Scheduler:
         if not message:
             message = {
                 "status": "killed",
+                "caught": EXCEPTION,
                 "detail": f"the test process died ({_exit_text(status)})",
             }
         message["s"] = round(time.monotonic() - job.started, 4)
@@ -495,7 +541,8 @@ class Scheduler:
         if message.get("status") == "reexec-failed":
             # The mutated module no longer imports: that breaks every test that imports it,
             # unless re-executing this module breaks tests anyway; a control run tells.
-            message = {**message, "status": "killed", "by": mutant["tests"][0], "how": "reexec"}
+            killed = {"status": "killed", "by": mutant["tests"][0], "how": "reexec"}
+            message = {**message, **killed, "caught": EXCEPTION}
         if message.get("status") == "killed" and message.get("how") == "reexec":
             key = (mutant["path"], int(message["by"]))
             known = self.state.controls.get(key)
@@ -536,7 +583,9 @@ class Scheduler:
         """The sample actually judged: the ladder step below the first unjudged mutant (or
         every mutant); below the first step, however many there are."""
         results = self.state.results
-        unfinished = [int(m["rank"]) for m in self.mutants if int(m["id"]) not in results]
+        # Negative ranks (extreme mutants, judged first) are not part of the sample.
+        ranks = ((int(m["rank"]), int(m["id"])) for m in self.mutants)
+        unfinished = [rank for rank, ident in ranks if rank >= 0 and ident not in results]
         if not unfinished:
             return self.total
         return _floor_to(self.ladder, min(unfinished))
@@ -562,13 +611,35 @@ def _child(
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        message = session.control(*control) if control is not None else session.judge(mutant)
+        if control is not None:
+            message = session.control(*control)
+        else:
+            message = session.judge(mutant, lambda early: _send(fd, early))
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the parent hears of it
         message = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"[:300]}
     try:
-        os.write(fd, json.dumps(message).encode())
+        message.pop("position", None)
+        _send(fd, message)
     finally:
         os._exit(0)
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    """One message a line; the parent keeps the last complete one."""
+    os.write(fd, json.dumps(message).encode() + b"\n")
+
+
+def caught_by(excinfo: pytest.ExceptionInfo[BaseException] | None, sources: Any) -> str:
+    """How a failing test caught a mutant: ASSERTION when a check of the test failed (an
+    `assert`, a unittest or mock `assert*`, `pytest.fail`, `pytest.raises`/`warns` that got
+    nothing: "DID NOT RAISE"), EXCEPTION when the code blew up in a way the test did not expect.
+    An AssertionError raised by the code under test itself is the code blowing up."""
+    if excinfo is None or not isinstance(excinfo.value, AssertionError | pytest.fail.Exception):
+        return EXCEPTION
+    tb = excinfo.tb
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return EXCEPTION if tb.tb_frame.f_code.co_filename in sources else ASSERTION
 
 
 def _uncontrolled(message: dict[str, Any]) -> dict[str, Any]:
@@ -591,8 +662,12 @@ def _kill(pid: int) -> None:
 
 
 def _message(raw: bytes) -> dict[str, Any]:
+    """The last complete message a child sent (an early kill, then maybe a better one)."""
+    lines = [line for line in raw.split(b"\n")[:-1] if line.strip()]
+    if not lines:
+        return {}
     try:
-        data = json.loads(raw.decode("utf-8", errors="replace"))
+        data = json.loads(lines[-1].decode("utf-8", errors="replace"))
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
