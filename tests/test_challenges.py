@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from proofwork.challenges import PackError, discover, load_pack
-from proofwork.challenges.kit import KitError, build_kit
+from proofwork.challenges.kit import KitError, build_kit, tooling, unchanged_tooling
 from proofwork.challenges.verify import judge_margin, judge_reference, judge_starter, levels, verify
 from proofwork.cli import app
 from proofwork.config import Settings, load_settings
@@ -119,6 +119,21 @@ def test_the_kit_is_a_starter_repo_with_one_commit(team_pack: Path, tmp_path: Pa
     assert status.stdout == ""
     with pytest.raises(KitError, match="not empty"):
         build_kit(load_pack(team_pack), out)
+
+
+def test_the_kits_tooling_left_unchanged_is_not_the_candidates_but_a_changed_copy_is(
+    team_pack: Path, tmp_path: Path
+) -> None:
+    (team_pack / "selfcheck.py").write_text("print('checking')\n")
+    pack = load_pack(team_pack)
+    assert set(tooling(pack)) == {"brief.md", "openapi.yaml", "selfcheck.py"}
+    build_kit(pack, tmp_path / "kit")
+    starter = tmp_path / "kit" / "starter"
+    assert unchanged_tooling(pack, starter) == {"brief.md", "openapi.yaml", "selfcheck.py"}
+    (starter / "selfcheck.py").write_text("print('checking')\nprint('my own change')\n")
+    (starter / "openapi.yaml").unlink()
+    (starter / "brief.md").rename(starter / "BRIEF.md")
+    assert unchanged_tooling(pack, starter) == set()
 
 
 @pytest.fixture

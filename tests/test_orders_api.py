@@ -3,6 +3,7 @@ grade repeats, and a candidate's kit works as a candidate would use it."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,11 +12,12 @@ from typer.testing import CliRunner
 
 from proofwork import runtime
 from proofwork.challenges import Pack, discover
-from proofwork.challenges.kit import build_kit
+from proofwork.challenges.kit import build_kit, tooling
 from proofwork.challenges.verify import failed_checks, levels
 from proofwork.cli import app
 from proofwork.config import Settings
 from proofwork.engine import GradeRequest, grade
+from proofwork.evidence import Report
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +101,39 @@ def test_the_self_check_passes_on_the_reference(pack: Pack, settings: Settings) 
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+MEASURES = ("tests.", "static.", "security.", "mutation.total", "mutation.equivalent")
+TIMINGS = ("tests.duration_s", "tests.wall_s")
+
+
+def _figures(report: Report) -> dict[str, object]:
+    """The coverage, static, security and mutant-population figures (not timings or samples)."""
+    return {k: v for k, v in report.metrics.items() if k.startswith(MEASURES) and k not in TIMINGS}
+
+
+@pytest.mark.slow
+def test_the_kits_own_files_kept_unchanged_are_not_measured_as_the_candidates(
+    pack: Pack, settings: Settings, workdir: Path
+) -> None:
+    with_kit = workdir / "with-kit"
+    shutil.copytree(pack.path("reference"), with_kit)
+    build_kit(pack, workdir / "kit")
+    for name in tooling(pack):  # selfcheck.py, brief.md, openapi.yaml, as a candidate keeps them
+        shutil.copy2(workdir / "kit" / "starter" / name, with_kit / name)
+    probes = ["tests", "mutation", "static", "security"]
+    plain, kept = (
+        grade(GradeRequest(source=s, settings=settings, challenge="orders-api", probes=probes))
+        for s in (pack.path("reference"), with_kit)
+    )
+    assert _figures(kept) == _figures(plain)
+    assert _figures(plain)["tests.coverage_percent"] >= 90
+    assert not [f for f in kept.findings if f.path in tooling(pack)]
+    # A changed copy is the candidate's code, and measured like the rest.
+    (with_kit / "selfcheck.py").write_text(
+        (with_kit / "selfcheck.py").read_text() + "\n\ndef mine():\n    return 1\n"
+    )
+    changed = grade(
+        GradeRequest(source=with_kit, settings=settings, challenge="orders-api", probes=["static"])
+    )
+    assert changed.metrics["static.loc"] > plain.metrics["static.loc"] + 100

@@ -14,7 +14,7 @@ from typing import Any
 
 from proofwork import __version__, dependencies, history, intake, runtime, signals
 from proofwork.challenges import Pack, PackError, discover
-from proofwork.challenges.kit import KIT_FILES, SELF_CHECK
+from proofwork.challenges.kit import TOOLING, unchanged_tooling
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.probes import default_registry
@@ -108,7 +108,7 @@ def history_of(workspace: Path, pack: Pack | None) -> dict[str, Any]:
     against the pack's starter (with the files its kit puts beside the starter)."""
     if pack is None:
         return history.read(workspace)
-    kit = tuple(pack.path(name) for name in (*KIT_FILES, SELF_CHECK))
+    kit = tuple(pack.path(name) for name in TOOLING)
     return history.read(workspace, pack.spec.time_box_minutes, pack.path("starter"), kit)
 
 
@@ -208,6 +208,8 @@ class Run:
             if layer is not None:
                 env = self.environment(layer)
         previous: dict[str, Evidence] = {}
+        # Computed once, before any probe runs the candidate's code (which may rewrite files).
+        excluded = unchanged_tooling(self.pack, self.workspace) if self.pack else frozenset()
         for probe in probes:
             outdir = self.run_dir / "out" / probe.name
             outdir.mkdir(parents=True)
@@ -221,6 +223,7 @@ class Run:
                 challenge=self.pack,
                 previous=previous,
                 submission_sha256=self.sha,
+                excluded=excluded,
             )
             self.notify(Event("probe-start", probe.name))
             evidence = run_probe(probe, ctx)

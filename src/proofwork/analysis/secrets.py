@@ -14,6 +14,7 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -113,11 +114,12 @@ def entropy(value: str) -> float:
     return -sum(n / size * math.log2(n / size) for n in counts.values())
 
 
-def scan_tree(root: Path) -> SecretScan:
-    """Scan every text file under `root` (hidden ones like .env included; VCS data skipped)."""
+def scan_tree(root: Path, exclude: AbstractSet[str] = frozenset()) -> SecretScan:
+    """Scan every text file under `root` (hidden ones like .env included; VCS data and the
+    relative paths in `exclude` skipped)."""
     scan = SecretScan()
     budget = MAX_TOTAL_BYTES
-    for relative in iter_files(root, include_hidden=True):
+    for relative in iter_files(root, include_hidden=True, exclude=exclude):
         if relative.suffix.lower() in BINARY_SUFFIXES:
             continue
         if budget <= 0:

@@ -11,6 +11,7 @@ import ast
 import os
 import stat
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -105,8 +106,11 @@ def _skip_dir(name: str, path: Path, *, include_hidden: bool) -> bool:
     return (path / name / "pyvenv.cfg").exists()
 
 
-def iter_files(root: Path, *, include_hidden: bool = False) -> Iterator[PurePosixPath]:
-    """Relative paths of the files under `root`, skipping VCS, venv, build and cache folders."""
+def iter_files(
+    root: Path, *, include_hidden: bool = False, exclude: AbstractSet[str] = frozenset()
+) -> Iterator[PurePosixPath]:
+    """Relative paths of the files under `root`, skipping VCS, venv, build and cache folders,
+    and the relative paths in `exclude` (a pack's unchanged tooling: see `challenges.kit`)."""
     for current, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(current)
         dirnames[:] = sorted(
@@ -115,7 +119,9 @@ def iter_files(root: Path, *, include_hidden: bool = False) -> Iterator[PurePosi
         for name in sorted(filenames):
             if name.startswith(".") and not include_hidden:
                 continue
-            yield PurePosixPath((here / name).relative_to(root).as_posix())
+            relative = PurePosixPath((here / name).relative_to(root).as_posix())
+            if str(relative) not in exclude:
+                yield relative
 
 
 def read_bytes(path: Path, limit: int) -> bytes | None:
@@ -146,10 +152,13 @@ def has_python(root: Path) -> bool:
     return any(p.suffix == ".py" for p in iter_files(root))
 
 
-def scan(root: Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> SourceTree:
-    """Find and read the Python files under `root`, split into sources and tests."""
+def scan(
+    root: Path, *, max_bytes: int = MAX_SOURCE_BYTES, exclude: AbstractSet[str] = frozenset()
+) -> SourceTree:
+    """Find and read the Python files under `root` (but those in `exclude`), split into
+    sources and tests."""
     tree = SourceTree()
-    for relative in iter_files(root):
+    for relative in iter_files(root, exclude=exclude):
         if relative.suffix != ".py":
             continue
         raw = read_bytes(root / relative, max_bytes)

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from proofwork.analysis.sources import read_bytes
 from proofwork.challenges.pack import Pack
 from proofwork.harness.checks import load_helpers
 
 KIT_FILES = ("brief.md", "openapi.yaml")  # those the pack has (a job has no contract)
 SAMPLE = "sample"  # a job pack's public sample, made by its checks' `_data.sample(seed)`
 SELF_CHECK = "selfcheck.py"  # optional in a pack; stdlib-only, runs in the candidate's repo
+TOOLING = (*KIT_FILES, SELF_CHECK)  # what the kit copies into the starter, when the pack has it
 # A fixed identity and date: the same pack version always gives the same starter commit.
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Proofwork",
@@ -23,7 +26,30 @@ GIT_ENV = {
     "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
     "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
 }
+MAX_TOOLING_BYTES = 4 * 1024 * 1024  # read_bytes reads one more: a larger file never matches
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
+
+
+def tooling(pack: Pack) -> dict[str, str]:
+    """The files `build_kit` puts into the starter for tooling (the self-check, copies of the
+    brief and the contract), by their path in the starter, with the sha256 of the pack's copy."""
+    found = {}
+    for name in TOOLING:
+        path = pack.path(name)
+        if path.is_file():
+            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def unchanged_tooling(pack: Pack, workspace: Path) -> frozenset[str]:
+    """The kit's tooling files a submission still holds exactly as the pack wrote them: not
+    the candidate's code, so no probe measures them. A changed copy is the candidate's."""
+    kept = set()
+    for name, digest in tooling(pack).items():
+        raw = read_bytes(workspace / name, MAX_TOOLING_BYTES)
+        if raw is not None and hashlib.sha256(raw).hexdigest() == digest:
+            kept.add(name)
+    return frozenset(kept)
 
 
 class KitError(Exception):
@@ -39,9 +65,8 @@ def build_kit(pack: Pack, out: Path) -> list[Path]:
     written = [_copy(pack.path(name), out / name) for name in shipped]
     starter = out / "starter"
     shutil.copytree(pack.path("starter"), starter, ignore=IGNORED)
-    for name in (*shipped, SELF_CHECK):
-        if pack.path(name).is_file():
-            shutil.copy2(pack.path(name), starter / name)
+    for name in tooling(pack):
+        shutil.copy2(pack.path(name), starter / name)
     if pack.spec.kind == "job":
         _write_sample(pack, starter / SAMPLE)
     _initial_commit(starter, f"{pack.spec.title} ({pack.id} {pack.spec.version}): starter")

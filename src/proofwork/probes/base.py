@@ -9,6 +9,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from proofwork.analysis import sources
+from proofwork.analysis.sources import SourceTree
 from proofwork.evidence import Evidence
 from proofwork.sandbox.base import Limits, Mount, Sandbox
 
@@ -47,6 +49,13 @@ class ProbeContext:
     challenge: Any = None
     previous: dict[str, Evidence] = field(default_factory=dict)
     submission_sha256: str = ""  # the submission as it came in (the workspace may change since)
+    # Relative paths no probe measures: files a pack ships into the starter for tooling (its
+    # self-check, copies of the brief), still as the pack wrote them. See `challenges.kit`.
+    excluded: frozenset[str] = frozenset()
+
+    def source_tree(self) -> SourceTree:
+        """The submission's Python files, sources and tests, without the excluded ones."""
+        return sources.scan(self.workspace, exclude=self.excluded)
 
     def limits(self, wanted_s: float, **overrides: Any) -> Limits:
         """Default limits with a deadline cut to what the budget allows."""

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from proofwork.analysis import sources
 from proofwork.analysis.sources import SourceFile
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
@@ -58,7 +57,7 @@ def mutation_files(ctx: ProbeContext, only: tuple[str, ...] = ()) -> list[Source
     just the relative paths matching one of those globs."""
     root = ctx.environment.source_roots[0]
     found = []
-    for source in sources.scan(ctx.workspace).sources:
+    for source in ctx.source_tree().sources:
         full = f"{WORKSPACE}/{source.path}"
         if not full.startswith(root.rstrip("/") + "/"):
             continue
@@ -186,7 +185,7 @@ class MutationProbe:
     ) -> CoverageMap | None:
         source = ctx.environment.source_roots[0]
         # Line data is all the map needs; branch tracing would slow the suite for nothing.
-        rc = coverage_rc(source).replace("branch = True", "branch = False")
+        rc = coverage_rc(source, ctx.excluded).replace("branch = True", "branch = False")
         rc = rc.replace(f"data_file = {OUT}/.coverage", f"data_file = {OUT}/.coverage-map")
         (ctx.outdir / "map-coveragerc").write_text(rc)
         plan = {"rc": f"{OUT}/map-coveragerc", "pytest_args": self.run_args}

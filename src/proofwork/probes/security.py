@@ -54,7 +54,7 @@ class SecurityProbe:
     def run(self, ctx: ProbeContext) -> Evidence:
         """Scan for secrets in-process, then run bandit; a failed bandit keeps the secrets."""
         evidence = Evidence(probe=self.name)
-        secrets = scan_tree(ctx.workspace)
+        secrets = scan_tree(ctx.workspace, exclude=ctx.excluded)
         evidence.metrics["security.secrets"] = len(secrets.hits)
         evidence.findings.extend(secret_findings(secrets))
         try:
@@ -62,7 +62,7 @@ class SecurityProbe:
         except ToolOutputError as exc:
             record_failure(evidence, exc)
             return evidence
-        record_bandit(on_sources(found, sources.scan(ctx.workspace)), evidence)
+        record_bandit(on_sources(found, ctx.source_tree()), evidence)
         return evidence
 
 

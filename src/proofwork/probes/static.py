@@ -83,7 +83,7 @@ class StaticProbe:
     def run(self, ctx: ProbeContext) -> Evidence:
         """Measure in-process first, then lint; a failed lint keeps the other measures."""
         evidence = Evidence(probe=self.name)
-        tree = sources.scan(ctx.workspace)
+        tree = ctx.source_tree()
         measure_code(tree, evidence)
         run_ruff(ctx, tree, evidence)
         return evidence

@@ -9,17 +9,18 @@ Failing tests are re-run once: a test that then passes is counted as flaky.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from defusedxml import ElementTree
 
-from proofwork.analysis import assertions, sources
+from proofwork.analysis import assertions
 from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.integrity import witness
 from proofwork.integrity.canary import Canary
 from proofwork.probes.base import OUT, ProbeContext
-from proofwork.sandbox.base import ExecResult, MiB
+from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
 from proofwork.sandbox.process import read_capped
 
 PYTEST_ARGS = [
@@ -48,9 +49,10 @@ FAILED_FINDINGS_MAX = 50
 EXIT_MEANING = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 
 
-def coverage_rc(source: str) -> str:
-    """coverage.py configuration: branch coverage of the source tree, tests left out."""
-    omit = "\n    ".join(OMIT)
+def coverage_rc(source: str, excluded: Iterable[str] = ()) -> str:
+    """coverage.py configuration: branch coverage of the source tree, tests (and the run's
+    excluded files, relative to the workspace) left out."""
+    omit = "\n    ".join([*OMIT, *(f"{WORKSPACE}/{path}" for path in sorted(excluded))])
     exclude = "\n    ".join(EXCLUDE_ALSO)
     return (
         f"[run]\nbranch = True\nrelative_files = True\nsource =\n    {source}\n"
@@ -131,9 +133,9 @@ class TestsProbe:
         """Run the suite under coverage, read the results back, re-run failures once, and
         cross-check what the suite said about itself (see `proofwork.integrity`)."""
         evidence = Evidence(self.name)
-        assertions.record(assertions.scan_tests(sources.scan(ctx.workspace).tests), evidence)
+        assertions.record(assertions.scan_tests(ctx.source_tree().tests), evidence)
         source = ctx.environment.source_roots[0]
-        (ctx.outdir / "coveragerc").write_text(coverage_rc(source))
+        (ctx.outdir / "coveragerc").write_text(coverage_rc(source, ctx.excluded))
         canary = Canary.new()
         suite = self._pytest(ctx, share=0.6, canary=canary)
         evidence.add_artifact("pytest.log", suite.text() + suite.text("stderr"))
