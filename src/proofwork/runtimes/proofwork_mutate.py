@@ -51,7 +51,10 @@ BATCH_SAFETY = 0.9  # share of the estimated capacity the runner commits to
 # The tests `proofwork_ledger` adds to the suite: never part of the map.
 CANARIES = frozenset(os.environ.get("PROOFWORK_CANARY", "").split(",")[1:])
 ASSERTION, EXCEPTION = "assertion", "exception"  # how a killed mutant was caught
-LOOK_FOR_ASSERTION = 8  # more tests run after a kill by exception, to find one by assertion
+# After a kill by exception, more of the mutant's tests run to find one that catches it by
+# assertion: at most this many, taking at most this long as measured (fastest come first).
+LOOK_FOR_ASSERTION = 8
+LOOK_FOR_S = 0.2
 
 
 # -- map ------------------------------------------------------------------------------------
@@ -261,7 +264,7 @@ class MutationSession:
         """In a child: plant the mutant and run its tests until one fails on an assertion.
 
         A test failing on an exception kills the mutant too, but a later test may pin the
-        behaviour with an assertion: up to LOOK_FOR_ASSERTION more tests run to find one. The
+        behaviour with an assertion: a few more quick tests run to find one (LOOK_FOR_*). The
         kill is sent `early` first, so a later test that hangs cannot take it away."""
         path = f"{WORKSPACE}/{mutant['path']}"
         if path not in self.sources:
@@ -271,9 +274,12 @@ class MutationSession:
             return planted
         tests: list[int] = mutant["tests"]
         kill: dict[str, Any] | None = None
+        looked = 0.0  # measured seconds of the tests run after a kill by exception
         for position, index in enumerate(tests):
-            if kill is not None and position > kill["position"] + LOOK_FOR_ASSERTION:
-                break
+            if kill is not None:
+                looked += float(self.plan["durations"][index])
+                if position > kill["position"] + LOOK_FOR_ASSERTION or looked > LOOK_FOR_S:
+                    break
             following = tests[position + 1] if position + 1 < len(tests) else None
             try:
                 failed = self.run_test(index, following)
