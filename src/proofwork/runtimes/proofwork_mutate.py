@@ -281,18 +281,19 @@ class MutationSession:
                 if position > kill["position"] + LOOK_FOR_ASSERTION or looked > LOOK_FOR_S:
                     break
             following = tests[position + 1] if position + 1 < len(tests) else None
+            aborted = False
             try:
                 failed = self.run_test(index, following)
             except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt: pytest would stop
                 failed, self.failure = True, f"the test run was aborted: {type(exc).__name__}"
-                self.caught = self.caught or EXCEPTION
+                self.caught, aborted = self.caught or EXCEPTION, True
             if not failed:
                 continue
             caught = self.caught or EXCEPTION
             found = {"status": "killed", "by": index, "how": planted, "caught": caught}
             found["detail"] = self.failure
-            if caught == ASSERTION:
-                return found
+            if caught == ASSERTION or aborted:  # an aborted session runs nothing more
+                return found if caught == ASSERTION or kill is None else kill
             if kill is None:
                 kill = {**found, "position": position}
                 early(found)
