@@ -45,8 +45,8 @@ SETTLE_S = 3.0  # sandbox start and result writing, kept out of the runner's own
 FIRST_BATCH = 16
 PSEUDO_RULE = "mutation.pseudo_tested"
 SURVIVOR_FINDINGS_MAX = 200
-EXTREME_RANK = -1  # the runner judges these before any of the seeded order ...
-EXTREME_SHARE = 0.3  # ... starting none after this share of its time (the sample needs it)
+EXTREME_RANK = -1  # the runner judges these one for one with the seeded sample's ...
+EXTREME_SHARE = 0.5  # ... starting none after this share of its time (the sample needs it)
 FUNCTIONS_ARTIFACT = "mutation.functions.json"  # per function, read by reports/mutation_view
 FUNCTIONS_MAX = 300  # rows of that table (worst-tested first), to stay within artifact size
 
@@ -219,8 +219,9 @@ class MutationProbe:
         cmap: CoverageMap,
         deadline: float,
     ) -> Judged:
-        """Judge the covered extreme mutants (one per function, all of them, first: see
-        `mutation.extreme`), then the seeded order of the others until the time runs out."""
+        """Judge the seeded order of the mutants until the time runs out and, one for one with
+        them while in their share of the time, the covered extreme mutants (one per function,
+        all of them: see `mutation.extreme`)."""
         classic, extremes = mutants
         order = stratified_order(classic, self.seed)
         rank = {m.id: i for i, m in enumerate(order)}

@@ -444,7 +444,11 @@ class Scheduler:
         self.plan = session.plan
         self.state = session.state
         self.mutants: list[dict[str, Any]] = self.plan["mutants"]
-        self.pending: deque[dict[str, Any]] = deque(self.mutants)
+        # The seeded sample's order, and apart the extreme mutants (negative ranks, one per
+        # function, not in the sample), judged one for one with the sample's while in their time.
+        self.pending: deque[dict[str, Any]] = deque(m for m in self.mutants if int(m["rank"]) >= 0)
+        self.extremes: deque[dict[str, Any]] = deque(m for m in self.mutants if int(m["rank"]) < 0)
+        self._turns = 0
         self.controls: deque[tuple[str, int]] = deque()
         self.running: dict[int, Job] = {}
         self.workers = max(1, int(self.plan.get("workers", 1)))
@@ -474,7 +478,20 @@ class Scheduler:
             self.state.notes.append(f"{skipped} extreme mutants left unjudged: out of their time")
 
     def _next_fits(self) -> bool:
+        return self._sample_fits() or self._extreme_due()
+
+    def _sample_fits(self) -> bool:
         return bool(self.pending) and int(self.pending[0]["rank"]) < self.target
+
+    def _extreme_due(self) -> bool:
+        """Extreme mutants left, and still in their share of the time (after it, none starts:
+        the sample needs the rest)."""
+        share = float(self.plan.get("extreme_share", 1.0))
+        late = time.monotonic() - self.started > share * (self.session.deadline - self.started)
+        if self.extremes and late:
+            self.state.skipped_extreme += len(self.extremes)
+            self.extremes.clear()
+        return bool(self.extremes)
 
     def _launch(self) -> None:
         while len(self.running) < self.workers and (self.controls or self._next_fits()):
@@ -482,17 +499,11 @@ class Scheduler:
                 path, test = self.controls.popleft()
                 timeout = 3 * float(self.plan["durations"][test]) + 1
                 self._fork({"path": path, "rank": -1}, timeout, (path, test))
-            else:
-                mutant = self.pending.popleft()
-                if int(mutant["rank"]) < 0 and self._past_extreme_share():
-                    self.state.skipped_extreme += 1
-                    continue
-                self._fork(mutant, float(mutant["timeout_s"]), None)
-
-    def _past_extreme_share(self) -> bool:
-        # Extreme mutants (negative ranks) go first, but never take the sample's time away.
-        share = float(self.plan.get("extreme_share", 1.0))
-        return time.monotonic() - self.started > share * (self.session.deadline - self.started)
+                continue
+            self._turns += 1
+            extreme = self._extreme_due() and (self._turns % 2 == 1 or not self._sample_fits())
+            mutant = self.extremes.popleft() if extreme else self.pending.popleft()
+            self._fork(mutant, float(mutant["timeout_s"]), None)
 
     def _fork(
         self, mutant: dict[str, Any], timeout_s: float, control: tuple[str, int] | None
@@ -581,7 +592,9 @@ class Scheduler:
         ranks = [int(m["rank"]) for m in self.pending]
         target = self.ladder[0]
         for step in self.ladder:
-            if bisect.bisect_left(ranks, step) + len(self.running) > affordable:
+            needed = bisect.bisect_left(ranks, step)
+            needed += min(needed, len(self.extremes))  # judged one for one with the sample's
+            if needed + len(self.running) > affordable:
                 break
             target = step
         self.target = target
@@ -604,6 +617,7 @@ class Scheduler:
             os.close(job.fd)
             os.waitpid(job.pid, 0)
         self.pending.clear()
+        self.extremes.clear()
         self.controls.clear()
         self.state.waiting.clear()
 
