@@ -353,7 +353,7 @@ def test_the_reference_keeps_every_order_and_never_oversells(measure: Measure) -
 def test_the_starter_loses_orders_and_oversells(measure: Measure) -> None:
     evidence = measure(DurabilityProbe(), "starter")
     metrics = evidence.metrics
-    assert metrics["durability.lost"] == metrics["durability.acknowledged"] == 12
+    assert metrics["durability.lost"] == metrics["durability.acknowledged"] >= 12
     assert metrics["durability.oversold"] > 0
     assert {"durability.lost", "durability.oversold"} <= rules(evidence)
     lost = next(f for f in evidence.findings if f.rule == "durability.lost")
