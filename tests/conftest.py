@@ -138,13 +138,17 @@ def sandbox_processes(uid: int | None = None, grace_s: float = 2.0) -> list[int]
     return found
 
 
-def leftover_cgroups() -> list[str]:
-    """Per-command cgroups that were not removed."""
+def leftover_cgroups(uid: int | None = None) -> list[str]:
+    """Per-command cgroups that were not removed (of one sandbox uid: others may be running)."""
     found = []
     for controller in ("memory", "pids", "cpu", "freezer", "cpuset"):
         parent = Path("/sys/fs/cgroup", controller, "proofwork")
         if parent.is_dir():
-            found += [str(p) for p in parent.iterdir() if p.is_dir()]
+            found += [
+                str(p)
+                for p in parent.iterdir()
+                if p.is_dir() and (uid is None or p.name.startswith(f"{uid}-"))
+            ]
     return found
 
 

@@ -38,7 +38,7 @@ from proofwork.sandbox import BwrapSandbox
 HERE = Path(__file__).resolve().parent
 WORK = HERE.parent / ".work"
 MUTMUT = "mutmut==3.8.1"
-PYTEST = "pytest==8.4.2"  # the version Proofwork's base runtime runs suites on
+PYTEST = "pytest==9.2.0"  # the version Proofwork's base runtime runs suites on
 CPUS = 2
 # Families both tools plant, with the same meaning (see README.md for what differs).
 COMMON = (

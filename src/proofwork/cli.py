@@ -89,6 +89,10 @@ def grade(
     probe: Annotated[
         list[str] | None, typer.Option(help="Run only this probe (repeatable).")
     ] = None,
+    test_timeout: Annotated[
+        float | None,
+        typer.Option(min=1, help="Per-test time limit in seconds (default: the pack's, else 30)."),
+    ] = None,
     unsafe_no_sandbox: Annotated[
         bool, typer.Option("--unsafe-no-sandbox", help="Run submission code on the host. Dev only.")
     ] = False,
@@ -96,6 +100,8 @@ def grade(
 ) -> None:
     """Grade a submission: run its tests and probes in the sandbox and write reports."""
     overrides: dict[str, object] = {"sandbox": "none"} if unsafe_no_sandbox else {}
+    if test_timeout is not None:
+        overrides["test_timeout_s"] = test_timeout
     settings = settings_or_fail(**overrides)
     if unsafe_no_sandbox:
         errors.print(

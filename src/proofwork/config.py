@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     index_url: str | None = Field(None, description="Package index for the install phase.")
     install: bool = Field(True, description="Install a generic submission's declared dependencies.")
     budget_s: float = Field(600.0, gt=0, description="Default total time budget of one run.")
+    test_timeout_s: float | None = Field(
+        None, gt=0, description="Per-test time limit (default: the pack's, else 30 s)."
+    )
+    collect_timeout_s: float = Field(
+        30.0, gt=0, description="Time limit for importing one test module."
+    )
     memory_mb: int = Field(2048, ge=64, description="Memory limit of sandboxed code.")
     pids: int = Field(256, ge=8, description="Process/thread limit of sandboxed code.")
     cpus: float = Field(1.0, gt=0, description="CPU limit (cores) of sandboxed code.")

@@ -282,13 +282,14 @@ def _install(
     budget: Budget,
 ) -> tuple[Path | None, Evidence]:
     started = time.monotonic()
+    pins = runtime.tool_pins(Path(env.python).parent.parent)
     installer = dependencies.Installer(
         sandbox=sandbox,
         python=env.python,
         runtime_mounts=env.mounts,
         cache_dir=settings.deps_cache_dir,
         index_url=settings.index_url,
-        constraints=runtime.tool_pins(),
+        constraints=pins,
         limits=Limits(
             wall_s=budget.share(300),
             memory_bytes=settings.memory_mb * 1024 * 1024,
@@ -298,7 +299,8 @@ def _install(
         ),
     )
     try:
-        layer, evidence = installer.install(dependencies.plan(workspace), sha)
+        provided = frozenset(pin.split("==")[0] for pin in pins)
+        layer, evidence = installer.install(dependencies.plan(workspace, provided), sha)
     except Exception as exc:  # noqa: BLE001 - a failed install must not end the run
         layer, evidence = None, _failed("install", exc)
     evidence.duration_s = time.monotonic() - started

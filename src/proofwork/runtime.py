@@ -89,13 +89,33 @@ def _plugin_text(name: str) -> str:
     return files("proofwork.runtimes").joinpath(name).read_text()
 
 
-# The tools that measure a submission: a project's own requirements may not replace them.
+# The tools that measure a submission: a project's own requirements on them (and on what they
+# need to run) are set aside, and its other requirements resolve against these versions.
 TOOLS = ("pytest", "coverage", "pytest-timeout")
 
 
-def tool_pins() -> tuple[str, ...]:
-    """The base runtime's pins of the measuring tools, as pip constraints."""
-    return tuple(r for r in requirements("base") if normalise(r.split("==")[0]) in TOOLS)
+def tool_pins(venv: Path) -> tuple[str, ...]:
+    """`name==version` of the measuring tools and their dependencies in a runtime venv."""
+    versions, requires = {}, {}
+    for dist_info in venv.glob("lib/python3*/site-packages/*.dist-info"):
+        metadata = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+        fields = [line.split(": ", 1) for line in metadata.split("\n\n", 1)[0].splitlines()]
+        headers = [(k, v) for k, v in (f for f in fields if len(f) == 2)]
+        name = normalise(next(v for k, v in headers if k == "Name"))
+        versions[name] = next(v for k, v in headers if k == "Version")
+        # Unconditional requirements only: markers name other platforms, old Pythons, extras.
+        requires[name] = [
+            normalise(re.split(r"[ ;<>=!~\[(]", v, maxsplit=1)[0])
+            for k, v in headers
+            if k == "Requires-Dist" and ";" not in v
+        ]
+    wanted, pending = set(), [normalise(t) for t in TOOLS]
+    while pending:
+        name = pending.pop()
+        if name in versions and name not in wanted:
+            wanted.add(name)
+            pending += requires[name]
+    return tuple(f"{name}=={versions[name]}" for name in sorted(wanted))
 
 
 def runtime_dir(settings: Settings, name: str, extra: tuple[str, ...] = ()) -> Path:

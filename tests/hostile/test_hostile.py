@@ -106,7 +106,7 @@ def assert_contained(report: Report, elapsed: float) -> None:
     uid = report.sandbox["uid"]
     assert isinstance(uid, int)
     assert sandbox_processes(uid) == []
-    assert leftover_cgroups() == []
+    assert leftover_cgroups(uid) == []
 
 
 def test_a_fork_bomb_is_held_at_the_process_limit_and_killed(grade_project: Grader) -> None:
@@ -287,3 +287,60 @@ def test_an_archive_linking_to_a_host_file_is_refused(
     with pytest.raises(GradeError, match="refused"):
         grade(GradeRequest(source=archive, settings=settings, probes=["tests"], budget_s=BUDGET_S))
     assert planted.untouched()
+
+
+SOURCE = "def clamp(x, low, high):\n    if x < low:\n        return low\n    return min(x, high)\n"
+GOOD_TESTS = (
+    "from calc import clamp\n\n\ndef test_low():\n    assert clamp(-1, 0, 3) == 0\n\n\n"
+    "def test_high():\n    assert clamp(5, 0, 3) == 3\n"
+)
+HANGS = {
+    "spin": "def test_spin():\n    while True:\n        pass\n",
+    "fork-bomb": (
+        "import os\n\n\ndef test_bomb():\n    while True:\n        try:\n"
+        "            os.fork()\n        except OSError:\n            pass\n"
+    ),
+    "import-hang": "while True:\n    pass\n\n\ndef test_never():\n    pass\n",
+}
+DEFAULT_GRADE_S = 120.0  # what a user may wait for a two-line repository, whatever it does
+
+
+@pytest.mark.parametrize("kind", sorted(HANGS))
+def test_a_hanging_suite_is_graded_completely_with_default_settings(
+    workdir: Path, settings: Settings, kind: str
+) -> None:
+    project = workdir / kind
+    (project / "tests").mkdir(parents=True)
+    (project / "calc.py").write_text(SOURCE)
+    (project / "tests" / "test_calc.py").write_text(GOOD_TESTS)
+    (project / "tests" / "test_evil.py").write_text(HANGS[kind])
+    started = time.monotonic()
+    report = grade(GradeRequest(source=project, settings=settings))
+    elapsed = time.monotonic() - started
+    assert elapsed < DEFAULT_GRADE_S
+    by_probe = {e.probe: e for e in report.evidence}
+    for probe in ("tests", "mutation", "static", "security"):
+        assert by_probe[probe].status.value == "ok", (probe, by_probe[probe].error)
+    metrics = report.metrics
+    assert metrics["tests.passed"] == 2  # the rest of the suite ran and was counted
+    assert metrics["mutation.killed"] >= 1
+    stopped = [f for f in report.findings if f.rule == "tests.timeout"]
+    assert len(stopped) == 1
+    assert stopped[0].path == "tests/test_evil.py"
+    if kind == "import-hang":
+        assert metrics["tests.collection_timeouts"] == 1
+        assert metrics["tests.errors"] == 1
+        assert "Importing tests/test_evil.py took longer than 30s" in stopped[0].message
+    else:
+        assert metrics["tests.timeouts"] == 1
+        assert metrics["tests.failed"] == 1
+        assert "Test stopped after 30s" in stopped[0].message
+        assert "while True" in (stopped[0].snippet or "")  # the stack it was stuck in
+    if kind == "fork-bomb":
+        assert "pids" in by_probe["tests"].stopped
+        assert int(str(metrics["tests.processes_killed"])) > 100
+        assert "processes it left running were killed" in stopped[0].message
+    uid = report.sandbox["uid"]
+    assert isinstance(uid, int)
+    assert sandbox_processes(uid) == []
+    assert leftover_cgroups(uid) == []

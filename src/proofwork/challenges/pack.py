@@ -150,6 +150,8 @@ class Budget(Strict):
     acceptance_s: Annotated[float, Field(gt=0)] = 240.0
     # The mutation probe's time; unset, it takes half of what is left when it starts.
     mutation_s: Annotated[float, Field(gt=0)] | None = None
+    # Per-test time limit of the tests probe (a run's --test-timeout overrides it); unset, 30 s.
+    test_timeout_s: Annotated[float, Field(gt=0)] | None = None
 
 
 class Verify(Strict):

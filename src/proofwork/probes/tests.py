@@ -16,6 +16,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from proofwork.analysis import assertions
+from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.integrity import witness
 from proofwork.integrity.canary import Canary
@@ -44,6 +45,9 @@ EXCLUDE_ALSO = [
 ]
 MAP_FILE = "map.json"  # per line, the tests that run it: read by the mutation probe
 RERUN_MAX = 50
+# Unit tests take well under a second; a test still running after this long is stuck. Tests
+# that need more are rare, and a run or a pack can give them more (`--test-timeout`).
+DEFAULT_TEST_TIMEOUT_S = 30.0
 FAILED_FINDINGS_MAX = 50
 # pytest's exit codes that mean the suite could not run at all.
 EXIT_MEANING = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
@@ -63,16 +67,51 @@ def coverage_rc(source: str, excluded: Iterable[str] = ()) -> str:
 
 @dataclass
 class Counts:
+    """Outcomes as pytest's summary line counts them (a failed subtest counts as failed)."""
+
     passed: int = 0
     failed: int = 0
     errors: int = 0
     skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    subtests_passed: int = 0
+    subtests_failed: int = 0
     time_s: float = 0.0
     canaries: dict[str, str] = field(default_factory=dict)  # role -> outcome, not counted
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.errors + self.skipped
+        """Tests (not subtests) with an outcome."""
+        tests_failed = self.failed - self.subtests_failed
+        return self.passed + tests_failed + self.errors + self.skipped + self.xfailed + self.xpassed
+
+
+SUMMARY_FIELDS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "errors",
+    "skipped": "skipped",
+    "xfailed": "xfailed",
+    "xpassed": "xpassed",
+    "subtests passed": "subtests_passed",
+    "subtests failed": "subtests_failed",
+}
+
+
+def parse_summary(raw: bytes, time_s: float = 0.0) -> Counts | None:
+    """Counts written by `proofwork_pytest` from pytest's own summary statistics."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    counts = Counts(time_s=time_s)
+    for key, name in SUMMARY_FIELDS.items():
+        value = data.get(key, 0)
+        setattr(counts, name, value if isinstance(value, int) and value >= 0 else 0)
+    return counts
 
 
 def parse_junit(raw: bytes, canary: Canary | None = None) -> Counts:
@@ -147,15 +186,18 @@ class TestsProbe:
         if counts is None:
             evidence.findings.extend(judgement.findings)
             return self._no_results(evidence, suite)
-        evidence.metrics.update(self._count_metrics(counts, suite))
+        shown = _shown(counts, read_capped(ctx.outdir / "summary.json", MiB))
+        evidence.metrics.update(self._count_metrics(shown, suite))
+        evidence.metrics.update(_timeout_metrics(outcomes, limits_s(ctx)))
         evidence.metrics.update(self._coverage(ctx, evidence))
         flaky, hidden = self._rerun(ctx, outcomes, judgement.hidden)
         judgement.findings.extend(witness.judge_hidden(judgement.hidden, hidden))
         evidence.metrics["tests.flaky"] = len(flaky)
         evidence.metrics["tests.trusted"] = not judgement.tampered
         evidence.findings.extend(judgement.findings)
+        evidence.findings.extend(_timeout_findings(outcomes, limits_s(ctx)))
         evidence.findings.extend(self._findings(outcomes, flaky))
-        if counts.total == 0:
+        if shown.total == 0:
             evidence.findings.append(
                 Finding("tests.none", Severity.HIGH, "No tests were collected.", probe=self.name)
             )
@@ -173,14 +215,21 @@ class TestsProbe:
     ) -> ExecResult:
         env = {**ctx.environment.env, "COVERAGE_RCFILE": f"{OUT}/coveragerc"}
         witnessed = ["-p", "proofwork_ledger"]
+        test_s, collect_s = limits_s(ctx)
+        limits = [
+            *witnessed,
+            f"--proofwork-test-timeout={test_s:g}",
+            f"--proofwork-collect-timeout={collect_s:g}",
+        ]
         if nodeids:
-            argv = [ctx.environment.python, "-m", "pytest", *PYTEST_ARGS, *witnessed, *nodeids]
+            argv = [ctx.environment.python, "-m", "pytest", *PYTEST_ARGS, *limits, *nodeids]
             env["PROOFWORK_OUTCOMES"] = f"{OUT}/rerun.json"
             env["PROOFWORK_LEDGER"] = f"{OUT}/rerun-ledger.json"
             env["PROOFWORK_KEEP"] = f"{OUT}/{witness.KEEP_FILE}"
         else:
             argv = [ctx.environment.python, "-m", "coverage", "run", f"--rcfile={OUT}/coveragerc"]
-            argv += ["-m", "pytest", *PYTEST_ARGS, *witnessed, f"--junitxml={OUT}/junit.xml"]
+            argv += ["-m", "pytest", *PYTEST_ARGS, *limits, f"--junitxml={OUT}/junit.xml"]
+            env["PROOFWORK_SUMMARY"] = f"{OUT}/summary.json"
             # The same run records which tests cover which lines (and how long each takes), so
             # the mutation probe need not run the suite instrumented a second time.
             argv += ["-p", "proofwork_mutate", f"--proofwork-map={OUT}/{MAP_FILE}"]
@@ -211,6 +260,10 @@ class TestsProbe:
             "tests.failed": counts.failed,
             "tests.errors": counts.errors,
             "tests.skipped": counts.skipped,
+            "tests.xfailed": counts.xfailed,
+            "tests.xpassed": counts.xpassed,
+            "tests.subtests_passed": counts.subtests_passed,
+            "tests.subtests_failed": counts.subtests_failed,
             "tests.total": counts.total,
             "tests.duration_s": round(counts.time_s, 3),
             "tests.wall_s": round(suite.wall_s, 3),
@@ -251,7 +304,10 @@ class TestsProbe:
     ) -> tuple[set[str], dict[str, dict[str, Any]] | None]:
         """Failures once more (those that pass are flaky), with the tests the suite kept out of
         its own run put back in: (flaky tests, outcomes of the hidden ones)."""
-        failed = tuple(n for n, o in outcomes.items() if o.get("outcome") == "failed")[:RERUN_MAX]
+        # A test stopped at the time limit is not re-run: it would only cost the limit again.
+        failed = tuple(
+            n for n, o in outcomes.items() if o.get("outcome") == "failed" and not o.get("timeout")
+        )[:RERUN_MAX]
         if not (failed or hidden) or ctx.budget.remaining_s < 5:
             return set(), None
         (ctx.outdir / witness.KEEP_FILE).write_text(json.dumps(hidden))
@@ -266,7 +322,7 @@ class TestsProbe:
             if nodeid in flaky:
                 message = f"Flaky test: {nodeid} failed, then passed when re-run."
                 findings.append(self._finding("tests.flaky", Severity.MEDIUM, message, outcome))
-            elif outcome.get("outcome") in ("failed", "error"):
+            elif outcome.get("outcome") in ("failed", "error") and not outcome.get("timeout"):
                 message = f"Test {outcome['outcome']}: {nodeid}"
                 findings.append(self._finding("tests.failed", Severity.MEDIUM, message, outcome))
         if len(findings) > FAILED_FINDINGS_MAX:
@@ -303,6 +359,74 @@ def _apart(
         else:
             said[role] = str(outcome.get("outcome"))
     return own, said
+
+
+def limits_s(ctx: ProbeContext) -> tuple[float, float]:
+    """Per-test and per-module collection time limits: the run's setting, else the pack's
+    `[budget] test_timeout_s`, else the defaults."""
+    pack = ctx.challenge.spec.budget.test_timeout_s if isinstance(ctx.challenge, Pack) else None
+    test_s = ctx.settings.test_timeout_s or pack or DEFAULT_TEST_TIMEOUT_S
+    return test_s, ctx.settings.collect_timeout_s
+
+
+def _shown(from_junit: Counts, summary: bytes | None) -> Counts:
+    """pytest's summary counts, when its plugin wrote them, without the grader's canaries;
+    else the JUnit file's, one per testcase."""
+    counts = parse_summary(summary, from_junit.time_s) if summary is not None else None
+    if counts is None:
+        return from_junit
+    for outcome in from_junit.canaries.values():
+        name = "errors" if outcome == "error" else outcome
+        setattr(counts, name, max(0, getattr(counts, name) - 1))
+    return counts
+
+
+def _timeout_metrics(
+    outcomes: dict[str, dict[str, Any]], limits: tuple[float, float]
+) -> dict[str, Any]:
+    timed_out = [o for o in outcomes.values() if o.get("timeout")]
+    killed = sum(o.get("killed_processes", 0) for o in outcomes.values())
+    return {
+        "tests.timeout_s": limits[0],
+        "tests.timeouts": sum(1 for o in timed_out if not o.get("collect")),
+        "tests.collection_timeouts": sum(1 for o in timed_out if o.get("collect")),
+        "tests.processes_killed": killed if isinstance(killed, int) else 0,
+    }
+
+
+def _timeout_findings(
+    outcomes: dict[str, dict[str, Any]], limits: tuple[float, float]
+) -> list[Finding]:
+    """What was stopped at a time limit, each with the stack it was stuck in."""
+    findings = []
+    for nodeid, outcome in outcomes.items():
+        if not outcome.get("timeout"):
+            continue
+        if outcome.get("collect"):
+            message = (
+                f"Importing {nodeid} took longer than {limits[1]:g}s: it was stopped and its "
+                "tests were not run; the other modules were."
+            )
+        else:
+            message = (
+                f"Test stopped after {limits[0]:g}s (the per-test time limit): {nodeid}; "
+                "the rest of the suite ran."
+            )
+        killed = outcome.get("killed_processes")
+        if killed:
+            message += f" {killed} processes it left running were killed."
+        findings.append(
+            Finding(
+                "tests.timeout",
+                Severity.MEDIUM,
+                message,
+                path=str(outcome.get("path") or "") or None,
+                line=outcome["line"] if isinstance(outcome.get("line"), int) else None,
+                snippet=str(outcome.get("message") or "")[-2000:] or None,
+                probe="tests",
+            )
+        )
+    return findings
 
 
 def _last_line(result: ExecResult) -> str:
