@@ -131,6 +131,7 @@ def test_tox_deps_are_used_when_nothing_else_declares_test_dependencies(tmp_path
 def test_setup_py_projects_ask_for_the_usual_test_extras(tmp_path: Path) -> None:
     request = plan(write(tmp_path, {"setup.py": "from setuptools import setup\nsetup()\n"}))
     assert args(request) == [(".[test,tests,testing]",)]
+    assert request.units[0].fallback == (".",)  # without the extras when they conflict
 
 
 def test_a_broken_pyproject_does_not_stop_the_plan(tmp_path: Path) -> None:

@@ -344,3 +344,48 @@ def test_a_hanging_suite_is_graded_completely_with_default_settings(
     assert isinstance(uid, int)
     assert sandbox_processes(uid) == []
     assert leftover_cgroups(uid) == []
+
+
+MARKED = """
+import time
+
+import pytest
+
+
+@pytest.mark.timeout(600)
+def test_asks_for_ten_minutes():
+    while True:
+        pass
+
+
+@pytest.mark.timeout(1)
+def test_keeps_its_own_shorter_limit():
+    time.sleep(3)
+
+
+def test_fine():
+    pass
+"""
+
+
+def test_a_per_run_limit_caps_a_tests_own_longer_timeout_and_keeps_a_shorter_one(
+    workdir: Path, settings: Settings
+) -> None:
+    project = workdir / "marked"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_marked.py").write_text(MARKED)
+    quick = settings.model_copy(update={"test_timeout_s": 2.5})
+    started = time.monotonic()
+    report = grade(GradeRequest(source=project, settings=quick, probes=["tests"]))
+    assert time.monotonic() - started < 40
+    metrics = report.metrics
+    assert (metrics["tests.passed"], metrics["tests.failed"], metrics["tests.timeouts"]) == (
+        1,
+        2,
+        2,
+    )
+    stopped = {
+        f.message.split("::")[-1]: f.message for f in report.findings if f.rule == "tests.timeout"
+    }
+    assert "after 2.5s" in stopped["test_asks_for_ten_minutes; the rest of the suite ran."]
+    assert "after 1s" in stopped["test_keeps_its_own_shorter_limit; the rest of the suite ran."]

@@ -409,8 +409,10 @@ def _timeout_findings(
                 "tests were not run; the other modules were."
             )
         else:
+            applied = outcome.get("limit_s")
+            seconds = applied if isinstance(applied, int | float) else limits[0]
             message = (
-                f"Test stopped after {limits[0]:g}s (the per-test time limit): {nodeid}; "
+                f"Test stopped after {seconds:g}s (the per-test time limit): {nodeid}; "
                 "the rest of the suite ran."
             )
         killed = outcome.get("killed_processes")

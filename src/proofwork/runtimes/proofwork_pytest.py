@@ -114,6 +114,7 @@ class Timer:
         self.fired = ""  # node id whose deadline passed
         self.in_phase = False  # running a test's own setup, call or teardown code
         self.handling = False  # an alarm is being handled
+        self.seconds = 0.0  # the limit in force (a project's shorter one may replace ours)
 
     @contextlib.contextmanager
     def limit(
@@ -133,6 +134,7 @@ class Timer:
             if self.handling:
                 return  # a retry came while the first alarm is still stopping processes
             self.fired = nodeid
+            applied = self.seconds
             # First, while a fork bomb still holds every process slot and the CPU: nothing
             # else (the failure report included) could get done before.
             self.handling = True
@@ -140,19 +142,21 @@ class Timer:
                 killed = _stop_new_processes(before)
             finally:
                 self.handling = False
+            entry = _outcomes.setdefault(nodeid, {})
+            entry["limit_s"] = applied
             if killed:
-                entry = _outcomes.setdefault(nodeid, {})
                 entry["killed_processes"] = entry.get("killed_processes", 0) + killed
             if retry_s and not self.in_phase:
                 return  # between phases, in pytest's own code: the next phase will stop
             if retry_s:
                 # A signal that arrives during fork() is handled in an at-fork callback, which
                 # drops the exception: a fork loop gets it from its next os.fork() instead.
-                os.fork = functools.partial(raiser, seconds)
-            raiser(seconds)
+                os.fork = functools.partial(raiser, applied)
+            raiser(applied)
 
         previous = signal.signal(signal.SIGALRM, alarm)
         self.current = nodeid
+        self.seconds = seconds
         signal.setitimer(signal.ITIMER_REAL, seconds, retry_s)
         try:
             yield
@@ -178,6 +182,7 @@ class Timer:
         """Bring the running deadline forward (a project's own shorter timeout)."""
         remaining, interval = signal.getitimer(signal.ITIMER_REAL)
         if self.current and 0 < seconds < remaining:
+            self.seconds = seconds
             signal.setitimer(signal.ITIMER_REAL, seconds, interval)
 
 
