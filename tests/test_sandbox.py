@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LoopbackListener, sandbox_processes
+from sandboxing import LoopbackListener, sandbox_processes
 
 from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
 from proofwork.sandbox.base import MiB

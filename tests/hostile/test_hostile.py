@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LoopbackListener, leftover_cgroups, sandbox_processes
+from sandboxing import LoopbackListener, leftover_cgroups, sandbox_processes
 
 from proofwork.config import Settings
 from proofwork.engine import GradeError, GradeRequest, grade

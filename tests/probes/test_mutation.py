@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ContextFactory
+from sandboxing import ContextFactory
 
 from proofwork.evidence import Evidence, Status
 from proofwork.mutation.sampling import ladder

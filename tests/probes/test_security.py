@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from conftest import ContextFactory
+from sandboxing import ContextFactory
 
 from proofwork.analysis.secrets import SecretHit, SecretScan
 from proofwork.evidence import Severity, Status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from conftest import ContextFactory
+from sandboxing import ContextFactory
 
 from proofwork.evidence import Finding, Severity, Status
 from proofwork.probes.static import StaticProbe
