@@ -22,6 +22,7 @@ from proofwork.harness.load import (
     capacity_rps,
     past_knee,
     summarize,
+    uid_wait_seconds,
 )
 from proofwork.harness.loadgen import (
     Generator,
@@ -327,6 +328,24 @@ def test_a_cores_share_leaves_out_what_others_took() -> None:
     assert watch.share(before, CpuSample(10.0, 9.0, 6.0)) == 0.7
     assert watch.share(before, CpuSample(10.0, 5.0, 5.0)) == 1.0
     assert step_with(10, 0).with_shares(0.5, 1.0).full_core_rps == 40.0
+
+
+def test_a_service_waiting_on_its_upstream_lost_only_the_time_it_waited_for_the_core() -> None:
+    watch = CoreWatch(frozenset({0}), lambda: 0.0, lambda: 0.0)
+    before = CpuSample(at=0.0, cores_busy_s=0.0, own_s=0.0, waited_s=0.0)
+    # Others kept the core busy 8 s of 10, but the service waited runnable only 1 s: it slept
+    # on Paystream the rest of the time, so it lost 1 s to them, not 8.
+    assert watch.share(before, CpuSample(10.0, 9.5, 1.5, waited_s=1.0)) == 0.9
+    # A CPU-bound service waits at least as long as others ran: the core's share, as before.
+    assert watch.share(before, CpuSample(10.0, 10.0, 3.0, waited_s=9.0)) == 0.3
+    # Unknown waits (the harness's own core): the core's share.
+    assert watch.share(CpuSample(0.0, 0.0, 0.0), CpuSample(10.0, 9.5, 1.5)) == 0.2
+
+
+def test_waits_are_read_for_a_uids_threads() -> None:
+    # Every thread of this uid's processes since they started: the test runner's among them.
+    assert uid_wait_seconds(os.getuid()) > 0
+    assert uid_wait_seconds(2**31 - 7) == 0  # a uid nothing runs as
 
 
 def test_a_real_sample_counts_this_process_on_its_cores() -> None:

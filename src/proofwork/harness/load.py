@@ -329,11 +329,13 @@ def summarize(
 
 @dataclass(frozen=True)
 class CpuSample:
-    """CPU seconds so far: the watched cores busy with anything, and their owner's share."""
+    """CPU seconds so far: the watched cores busy with anything, and their owner's share; and,
+    where known, how long the owner's threads waited runnable for a core (None: not known)."""
 
     at: float
     cores_busy_s: float
     own_s: float
+    waited_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,8 @@ class CoreWatch:
 
     cores: frozenset[int]
     own_cpu: Callable[[], float]  # CPU seconds the cores' owner has used so far
+    # Seconds the owner's threads have waited runnable for a core so far (None: not known).
+    own_wait: Callable[[], float] | None = None
 
     @classmethod
     def for_service(cls, job: Job, speed: SpeedWatch | None = None) -> CoreWatch | None:
@@ -351,7 +355,8 @@ class CoreWatch:
         cores = job.cpus.get("service", "")
         if not cores or job.uid == 0:
             return None
-        return cls(_cores(cores), plus_watcher(functools.partial(uid_cpu_seconds, job.uid), speed))
+        own_cpu = plus_watcher(functools.partial(uid_cpu_seconds, job.uid), speed)
+        return cls(_cores(cores), own_cpu, functools.partial(uid_wait_seconds, job.uid))
 
     @classmethod
     def for_harness(cls, job: Job, speed: SpeedWatch | None = None) -> CoreWatch | None:
@@ -362,7 +367,8 @@ class CoreWatch:
 
     def sample(self) -> CpuSample:
         """Read the counters now (a /proc scan: call between steps, not inside one)."""
-        return CpuSample(time.monotonic(), self._cores_busy(), self.own_cpu())
+        waited = self.own_wait() if self.own_wait else None
+        return CpuSample(time.monotonic(), self._cores_busy(), self.own_cpu(), waited)
 
     def _cores_busy(self) -> float:
         busy = 0
@@ -375,9 +381,15 @@ class CoreWatch:
         return busy / CLOCK_TICKS
 
     def share(self, before: CpuSample, after: CpuSample) -> float:
-        """The share of the cores' time between two samples that others did not take."""
+        """The share of the cores' time between two samples that others did not take from the
+        owner. Where the owner's waits are known, only time it spent runnable and waiting counts
+        as taken: a service that sleeps on its upstream (or on a lock held across that call)
+        while others use the core lost nothing to them, and scaling its throughput by the
+        core's share would credit it with a speed it never lacked the CPU for."""
         wall = (after.at - before.at) * len(self.cores)
         others = (after.cores_busy_s - before.cores_busy_s) - (after.own_s - before.own_s)
+        if after.waited_s is not None and before.waited_s is not None:
+            others = min(others, after.waited_s - before.waited_s)
         return round(min(1.0, max(0.05, 1 - others / wall)), 3) if wall > 0 else 1.0
 
 
@@ -395,6 +407,21 @@ def uid_cpu_seconds(uid: int) -> float:
         except OSError:
             continue  # the process ended while we looked
     return seconds
+
+
+def uid_wait_seconds(uid: int) -> float:
+    """Seconds the live threads of `uid` have spent runnable but waiting for a core (the
+    second field of /proc/PID/task/TID/schedstat, in nanoseconds)."""
+    waited = 0
+    for entry in os.scandir("/proc"):
+        try:
+            if not (entry.name.isdigit() and entry.stat().st_uid == uid):
+                continue
+            for task in os.scandir(f"{entry.path}/task"):
+                waited += int(Path(task.path, "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process or thread ended while we looked
+    return waited / 1e9
 
 
 Watches = tuple[CoreWatch | None, CoreWatch | None]  # the service's, the harness's
