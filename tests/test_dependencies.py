@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proofwork.dependencies import InstallRequest, Unit, plan
+from proofwork.dependencies import InstallRequest, Unit, plan, shipped_top_level
 
 TOOLS = frozenset({"pytest", "coverage", "pytest-timeout", "pluggy"})
 
@@ -157,3 +157,19 @@ def test_local_paths_in_requirement_files_mark_the_request_local(tmp_path: Path)
     assert plan(write(tmp_path, {"requirements.txt": "-e .\n"})).local
     assert plan(write(tmp_path / "x", {"requirements.txt": "pkg @ file:///x\n"})).local
     assert not plan(write(tmp_path / "y", {"requirements.txt": "six==1.0  # pinned\n"})).local
+
+
+def test_what_the_submissions_own_build_ships_is_read_from_its_record(tmp_path: Path) -> None:
+    own = tmp_path / "flatpkg-0.3.0.dist-info"
+    other = tmp_path / "six-1.17.0.dist-info"
+    own.mkdir()
+    other.mkdir()
+    (own / "direct_url.json").write_text('{"dir_info": {}, "url": "file:///tmp/src"}')
+    (own / "RECORD").write_text(
+        "flatpkg/__init__.py,sha256=x,10\nflatpkg/data/rates.csv,,\n"
+        "flatpkg-0.3.0.dist-info/RECORD,,\nbin/flatpkg,sha256=y,5\n"
+    )
+    (other / "RECORD").write_text("six.py,sha256=z,1\n")
+    assert shipped_top_level(tmp_path) == {"flatpkg", "bin"}
+    (own / "direct_url.json").write_text('{"url": "https://example.invalid/flatpkg.tar.gz"}')
+    assert shipped_top_level(tmp_path) is None

@@ -27,12 +27,14 @@ def copy_fixture(name: str, workdir: Path) -> Path:
     return target
 
 
-def direct_pytest(project: Path, settings: Settings) -> tuple[dict[str, int], float]:
+def direct_pytest(
+    project: Path, settings: Settings, source: str = "src", root: str = "src"
+) -> tuple[dict[str, int], float]:
     """Run pytest under coverage.py directly (no Proofwork), as a developer would."""
     python = str(runtime.ensure_runtime(settings, "base") / "bin" / "python")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project / "src"), "HOME": str(project)}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project / root), "HOME": str(project)}
     run = subprocess.run(
-        [python, "-m", "coverage", "run", "--branch", "--source=src", "-m", "pytest", "-q",
+        [python, "-m", "coverage", "run", "--branch", f"--source={source}", "-m", "pytest", "-q",
          "-p", "no:cacheprovider"],
         cwd=project, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -58,6 +60,21 @@ def test_grade_matches_plain_pytest_and_coverage(workdir: Path, settings: Settin
     assert metrics["tests.errors"] == counts.get("error", 0)
     assert abs(float(str(metrics["tests.coverage_percent"])) - coverage) <= 1.0
     assert 0 < float(str(metrics["tests.branch_coverage_percent"])) < 100
+
+
+@pytest.mark.slow
+def test_a_flat_layouts_coverage_is_of_what_it_ships(workdir: Path, settings: Settings) -> None:
+    # The release script beside the package is neither shipped nor tested: the project's own
+    # `--cov=flatpkg` leaves it out, and so does the grade (static analysis still reads it).
+    report = grade(
+        GradeRequest(source=copy_fixture("flatpkg", workdir), settings=settings, probes=["tests"])
+    )
+    counts, coverage = direct_pytest(
+        copy_fixture("flatpkg", workdir / "direct"), settings, source="flatpkg", root="."
+    )
+    assert report.metrics["tests.passed"] == counts["passed"] == 3
+    assert coverage == 100.0
+    assert report.metrics["tests.coverage_percent"] == coverage
 
 
 @pytest.mark.slow

@@ -40,6 +40,9 @@ DEV_EXTRAS = ("dev", "develop")  # only when no extra or group is named for test
 LOCAL_MARKERS = ("-e", ".", "/", "file:")
 DECLARATION_MAX = 1024 * 1024
 MARKER = "proofwork-install.json"
+# pip builds the submission from a private copy here, inside the sandbox's own /tmp; the
+# distribution it installs from there records this folder as where it came from (PEP 610).
+BUILD_DIR = "/tmp/src"  # noqa: S108 - the sandbox's private tmpfs, not the host's
 GENERATED = ".proofwork-install"  # folder of generated requirement lists, inside pip's copy
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[([^\]]*)\])?")
 COMMENT = re.compile(r"(^|\s)#.*$")  # as pip reads them: `#` at the start or after a space
@@ -483,11 +486,11 @@ class Installer:
         # constraints keep what the project needs from replacing the tools that measure it.
         # (/tmp is the sandbox's private tmpfs, not the host's.)
         pins = shlex.quote("\n".join(self.constraints) + "\n")
-        copy = f"tar -C {WORKSPACE} --exclude=./.git -cf - . | tar -C /tmp/src -xf -"
-        declared = "if [ -d /declared ]; then cp -R /declared/. /tmp/src/; fi"
+        copy = f"tar -C {WORKSPACE} --exclude=./.git -cf - . | tar -C {BUILD_DIR} -xf -"
+        declared = f"if [ -d /declared ]; then cp -R /declared/. {BUILD_DIR}/; fi"
         script = (
-            f"printf %s {pins} > /tmp/grader-tools.txt && mkdir -p /tmp/src && {copy} "
-            f"&& {declared} && cd /tmp/src && exec {shlex.join(pip)}"
+            f"printf %s {pins} > /tmp/grader-tools.txt && mkdir -p {BUILD_DIR} && {copy} "
+            f"&& {declared} && cd {BUILD_DIR} && exec {shlex.join(pip)}"
         )
         mounts = [*self.runtime_mounts, Mount(layer / "site", DEPS, writable=True)]
         mounts.append(Mount(layer / "pip-cache", "/pip-cache", writable=True))
@@ -538,3 +541,19 @@ def _reason(result: ExecResult) -> dict[str, str]:
         errors += [ln.strip() for ln in lines[cause + 1 : cause + 6] if ln.startswith(" ")]
     reason = "; ".join(errors) or (lines or ["pip failed without a message"])[-1].strip()
     return {"reason": reason[:600], "output": "\n".join(lines[-40:])}
+
+
+def shipped_top_level(site: Path) -> frozenset[str] | None:
+    """The top-level files and folders that the submission's own built distribution installed
+    into a layer (`pathspec`, `six.py`), or None when the layer holds no build of it."""
+    for direct_url in site.glob("*.dist-info/direct_url.json"):
+        try:
+            origin = json.loads(direct_url.read_text()).get("url")
+            record = (direct_url.parent / "RECORD").read_text(errors="replace")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if origin != f"file://{BUILD_DIR}":
+            continue
+        tops = {line.split(",", 1)[0].split("/", 1)[0] for line in record.splitlines()}
+        return frozenset(t for t in tops if t and not t.endswith((".dist-info", ".data")))
+    return None

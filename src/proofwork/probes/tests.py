@@ -17,10 +17,12 @@ from defusedxml import ElementTree
 
 from proofwork.analysis import assertions
 from proofwork.challenges import Pack
+from proofwork.dependencies import shipped_top_level
 from proofwork.evidence import Evidence, Finding, Severity, Status
 from proofwork.integrity import witness
 from proofwork.integrity.canary import Canary
 from proofwork.probes.base import OUT, ProbeContext
+from proofwork.runtime import DEPS
 from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
 from proofwork.sandbox.process import read_capped
 
@@ -161,6 +163,28 @@ def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
+def unshipped(ctx: ProbeContext) -> list[str]:
+    """In a flat layout whose project was built and installed, the top-level Python files and
+    folders its distribution does not ship (release scripts, benchmarks beside the package), as
+    patterns relative to the workspace: the project's own coverage of its package leaves them
+    out, and so does ours. Nothing where the project was not built or ships none of its tree."""
+    layer = next((m.source for m in ctx.environment.mounts if m.target == DEPS), None)
+    if layer is None or ctx.environment.source_roots[0] != WORKSPACE:
+        return []
+    shipped = shipped_top_level(layer)
+    if not shipped or not any((ctx.workspace / name).exists() for name in shipped):
+        return []
+    left_out = []
+    for entry in sorted(ctx.workspace.iterdir(), key=lambda e: e.name):
+        if entry.name in shipped or entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            left_out.append(f"{entry.name}/*")
+        elif entry.suffix == ".py":
+            left_out.append(entry.name)
+    return left_out
+
+
 class TestsProbe:
     name = "tests"
     stage = 20
@@ -175,7 +199,8 @@ class TestsProbe:
         evidence = Evidence(self.name)
         assertions.record(assertions.scan_tests(ctx.source_tree().tests), evidence)
         source = ctx.environment.source_roots[0]
-        (ctx.outdir / "coveragerc").write_text(coverage_rc(source, ctx.excluded))
+        left_out = [*ctx.excluded, *unshipped(ctx)]
+        (ctx.outdir / "coveragerc").write_text(coverage_rc(source, left_out))
         canary = Canary.new()
         suite = self._pytest(ctx, share=0.6, canary=canary)
         evidence.add_artifact("pytest.log", suite.text() + suite.text("stderr"))
