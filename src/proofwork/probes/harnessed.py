@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.challenges import Pack
-from proofwork.evidence import Evidence, MetricValue, Status
+from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
 from proofwork.harness.job import DATA, Job, ServiceSpec
 from proofwork.probes.base import ProbeContext
 from proofwork.sandbox.base import MiB
@@ -147,6 +147,56 @@ def run_in_harness(ctx: ProbeContext, job: Job, evidence: Evidence) -> dict[str,
     if results.get("log_sample"):
         evidence.add_artifact("service.log", "\n".join(results["log_sample"]))
     return results
+
+
+class JobHarnessProbe:
+    """A probe that runs a batch job's trusted harness part (named after the probe) on the
+    pack's hidden seed and judges the part of the results it wrote; subclasses say how long
+    it may take, what options it gets, and how its results become metrics and findings."""
+
+    name = ""
+    stage = 40
+    kinds = ("job",)
+    budget_s = 60.0
+
+    def applies(self, ctx: ProbeContext) -> bool:
+        """Only against a job pack."""
+        return isinstance(ctx.challenge, Pack) and ctx.challenge.spec.kind == "job"
+
+    def run(self, ctx: ProbeContext) -> Evidence:
+        """Run the harness part in its own process and judge what it reports."""
+        pack: Pack = ctx.challenge
+        evidence = Evidence(self.name)
+        try:
+            job = build_job(
+                ctx,
+                self.name,
+                deadline_s=ctx.budget.share(self.budget_s),
+                checks_dir=str(pack.path("checks")),
+                options={"seed": pack.spec.job.hidden_seed, **self.options()},
+            )
+        except SubmissionConfigError as exc:
+            rule = f"{self.name}.no_job"
+            evidence.findings.append(Finding(rule, Severity.CRITICAL, str(exc)))
+            return evidence
+        results = run_in_harness(ctx, job, evidence)
+        if results is not None:
+            part = results.get(self.name, {})
+            evidence.metrics.update(self.metrics(part))
+            evidence.findings += self.findings(part)
+        return evidence
+
+    def options(self) -> dict[str, Any]:
+        """What the harness part is asked to do besides the seed."""
+        return {}
+
+    def metrics(self, part: dict[str, Any]) -> dict[str, MetricValue]:
+        """The figures of this part of the results."""
+        raise NotImplementedError
+
+    def findings(self, part: dict[str, Any]) -> list[Finding]:
+        """The findings of this part of the results."""
+        raise NotImplementedError
 
 
 def service_metrics(results: dict[str, Any]) -> dict[str, MetricValue]:

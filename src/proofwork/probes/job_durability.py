@@ -6,45 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from proofwork.challenges import Pack
-from proofwork.evidence import Evidence, Finding, MetricValue, Severity
-from proofwork.probes.base import ProbeContext
-from proofwork.probes.harnessed import SubmissionConfigError, build_job, run_in_harness
+from proofwork.evidence import Finding, MetricValue, Severity
+from proofwork.probes.harnessed import JobHarnessProbe
 
 KILLS = 4
 BUDGET_S = 120.0
 
 
-class JobDurabilityProbe:
+class JobDurabilityProbe(JobHarnessProbe):
     name = "durability"
-    stage = 40
-    kinds = ("job",)
+    budget_s = BUDGET_S
 
-    def applies(self, ctx: ProbeContext) -> bool:
-        """Only against a job pack."""
-        return isinstance(ctx.challenge, Pack) and ctx.challenge.spec.kind == "job"
+    def options(self) -> dict[str, Any]:
+        """How many seeded kill -9s."""
+        return {"kills": KILLS}
 
-    def run(self, ctx: ProbeContext) -> Evidence:
-        """Run the kills in a harness process and judge what they left."""
-        pack: Pack = ctx.challenge
-        evidence = Evidence(self.name)
-        try:
-            job = build_job(
-                ctx,
-                self.name,
-                deadline_s=ctx.budget.share(BUDGET_S),
-                checks_dir=str(pack.path("checks")),
-                options={"seed": pack.spec.job.hidden_seed, "kills": KILLS},
-            )
-        except SubmissionConfigError as exc:
-            evidence.findings.append(Finding("durability.no_job", Severity.CRITICAL, str(exc)))
-            return evidence
-        results = run_in_harness(ctx, job, evidence)
-        if results is not None:
-            part = results.get("durability", {})
-            evidence.metrics.update(durability_metrics(part))
-            evidence.findings += durability_findings(part)
-        return evidence
+    def metrics(self, part: dict[str, Any]) -> dict[str, MetricValue]:
+        """See `durability_metrics`."""
+        return durability_metrics(part)
+
+    def findings(self, part: dict[str, Any]) -> list[Finding]:
+        """See `durability_findings`."""
+        return durability_findings(part)
 
 
 def durability_metrics(part: dict[str, Any]) -> dict[str, MetricValue]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from proofwork.challenges import Pack
-from proofwork.evidence import Evidence, Finding, MetricValue, Severity
-from proofwork.probes.base import ProbeContext
-from proofwork.probes.harnessed import SubmissionConfigError, build_job, run_in_harness
+from proofwork.evidence import Finding, MetricValue, Severity
+from proofwork.probes.harnessed import JobHarnessProbe
 
 EXAMPLES = 12
 BUDGET_S = 90.0
@@ -22,36 +20,21 @@ KINDS = {
 }
 
 
-class JobInputProbe:
+class JobInputProbe(JobHarnessProbe):
     name = "input"
-    stage = 40
-    kinds = ("job",)
+    budget_s = BUDGET_S
 
-    def applies(self, ctx: ProbeContext) -> bool:
-        """Only against a job pack."""
-        return isinstance(ctx.challenge, Pack) and ctx.challenge.spec.kind == "job"
+    def options(self) -> dict[str, Any]:
+        """How many messy inputs hypothesis tries."""
+        return {"examples": EXAMPLES}
 
-    def run(self, ctx: ProbeContext) -> Evidence:
-        """Fuzz the job in a harness process and count what went wrong, by kind."""
-        pack: Pack = ctx.challenge
-        evidence = Evidence(self.name)
-        try:
-            job = build_job(
-                ctx,
-                self.name,
-                deadline_s=ctx.budget.share(BUDGET_S),
-                checks_dir=str(pack.path("checks")),
-                options={"seed": pack.spec.job.hidden_seed, "examples": EXAMPLES},
-            )
-        except SubmissionConfigError as exc:
-            evidence.findings.append(Finding("input.no_job", Severity.CRITICAL, str(exc)))
-            return evidence
-        results = run_in_harness(ctx, job, evidence)
-        if results is not None:
-            part = results.get("input", {})
-            evidence.metrics.update(input_metrics(part))
-            evidence.findings += input_findings(part)
-        return evidence
+    def metrics(self, part: dict[str, Any]) -> dict[str, MetricValue]:
+        """See `input_metrics`."""
+        return input_metrics(part)
+
+    def findings(self, part: dict[str, Any]) -> list[Finding]:
+        """See `input_findings`."""
+        return input_findings(part)
 
 
 def input_metrics(part: dict[str, Any]) -> dict[str, MetricValue]:
