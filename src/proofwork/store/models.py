@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -194,6 +195,8 @@ class Assessment(Base):
     pack_version: Mapped[str | None] = mapped_column(String(50))
     time_box_minutes: Mapped[int] = mapped_column(Integer)
     invitation_expiry_hours: Mapped[int] = mapped_column(Integer, default=168)
+    # Whether candidates see their signals and findings once a decision is recorded.
+    feedback_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -224,6 +227,8 @@ class Invitation(Base):
         StrEnumType(InvitationState), default=InvitationState.PENDING
     )
     expires_at: Mapped[dt.datetime]
+    # When the candidate first opened the welcome page ("started" on the dashboard).
+    opened_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
 
 
