@@ -132,3 +132,21 @@ def test_queue_position_counts_the_runs_ahead(fresh_store: Store, enqueue: Enque
     with unit_of_work(fresh_store.factory) as session:
         assert queue.queue_position(session, session.get_one(Run, runs[0])) is None
         assert queue.queue_position(session, session.get_one(Run, runs[2])) == 1
+
+
+def test_a_finished_run_keeps_each_signals_level_apart_for_sorting(
+    fresh_store: Store, enqueue: Enqueue
+) -> None:
+    run_id = enqueue()
+    claim = _claim(fresh_store)
+    assert claim is not None
+    signals = [
+        {"name": "production_readiness", "level": 3, "evidence": ["…"]},
+        {"name": "business_understanding", "level": None, "status": "awaiting review"},
+    ]
+    with unit_of_work(fresh_store.factory) as session:
+        assert queue.finish(session, claim, RunState.DONE, summary={"signals": signals})
+    assert run_row(fresh_store, run_id).levels == {
+        "production_readiness": 3,
+        "business_understanding": None,
+    }

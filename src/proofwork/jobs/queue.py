@@ -141,11 +141,19 @@ def finish(
             report_sha256=report_sha256,
             html_sha256=html_sha256,
             summary=summary,
+            levels=signal_levels(summary),
             finished_at=utcnow(),
             phase=state.value,
         )
     )
     return bool(_changed(result))
+
+
+def signal_levels(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Each signal's level in a run's summary ({name: level or null}), None without signals."""
+    if not summary or not summary.get("signals"):
+        return None
+    return {s["name"]: s.get("level") for s in summary["signals"] if isinstance(s, dict)}
 
 
 def release(session: Session, claim: Claim) -> bool:

@@ -282,6 +282,9 @@ class Run(Base):
     report_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     html_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     summary: Mapped[dict[str, Any] | None]
+    # Each signal's level ({name: level or null}), apart from the summary so that pages sort
+    # and filter by a level in SQL without reading every summary.
+    levels: Mapped[dict[str, Any] | None]
     created_at: Mapped[dt.datetime] = _created()
     queued_at: Mapped[dt.datetime] = _created()
     started_at: Mapped[dt.datetime | None]
