@@ -11,6 +11,9 @@ class AssessmentCreate(BaseModel):
     pack_id: str | None = Field(None, max_length=100, description="A challenge pack; none: generic")
     time_box_minutes: int | None = Field(None, ge=1, le=10_080, description="Default: the pack's")
     invitation_expiry_hours: int = Field(168, ge=1, le=8760)
+    feedback_visible: bool = Field(
+        False, description="Candidates see their signals and findings once decided"
+    )
 
 
 class AssessmentOut(BaseModel):
@@ -21,4 +24,5 @@ class AssessmentOut(BaseModel):
     pack_version: str | None
     time_box_minutes: int
     invitation_expiry_hours: int
+    feedback_visible: bool
     created_at: dt.datetime

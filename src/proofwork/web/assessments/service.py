@@ -32,6 +32,7 @@ def create_assessment(
         pack_version=version,
         time_box_minutes=time_box,
         invitation_expiry_hours=data.invitation_expiry_hours,
+        feedback_visible=data.feedback_visible,
     )
     session.add(assessment)
     session.flush()

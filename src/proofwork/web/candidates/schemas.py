@@ -7,11 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from proofwork.store.models import Candidate
 from proofwork.web.auth import Principal
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+NAME_MAX, EMAIL_MAX = 200, 320
+
 
 class CandidateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    email: str = Field(min_length=3, max_length=EMAIL_MAX, pattern=EMAIL_PATTERN)
 
 
 class CandidateOut(BaseModel):

@@ -58,3 +58,15 @@ def revoke_invitation(invitation_id: str, session: SessionDep, principal: Writer
     )
     session.commit()
     return InvitationOut.model_validate(found)
+
+
+@router.post("/{invitation_id}/resend")
+def resend_invitation(
+    invitation_id: str, session: SessionDep, principal: Writer
+) -> InvitationCreated:
+    """A new token for a pending invitation (shown once); the old one stops working."""
+    invitation, token = service.resend_invitation(
+        session=session, principal=principal, invitation_id=invitation_id
+    )
+    session.commit()
+    return InvitationCreated(**InvitationOut.model_validate(invitation).model_dump(), token=token)

@@ -1,0 +1,1 @@
+"""Hiring: the dashboard, pipeline, invitations by the batch and the comparison of candidates."""
