@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,7 +71,9 @@ def test_the_repositorys_tests_run_in_the_sandbox(audited: dict[str, Any]) -> No
 def test_mutation_is_aimed_at_the_hotspots(audited: dict[str, Any]) -> None:
     hotspots = [h["path"] for h in audited["maintainability"]["hotspots"]]
     assert hotspots[0] == "shop/pricing.py"
+    # The budget is ample: every file with planted bugs is reached, top hotspots first.
     assert audited["testing"]["mutated_files"] == hotspots
+    assert audited["testing"]["unreached_files"] == []
     probes = {p["name"]: p for p in audited["testing"]["probes"]}
     assert probes["mutation"]["status"] == "ok"
     # test_price_of_one never reaches the bulk discount or the error: mutants there survive.
@@ -92,3 +95,71 @@ def test_blocking_calls_in_async_code_come_from_ruff_in_the_sandbox(
 def test_a_one_person_repository_is_its_first_risk(audited: dict[str, Any]) -> None:
     assert audited["invest"][0]["title"] == "truck factor 1 for the whole repository"
     assert audited["knowledge"]["truck_factor"]["authors"] == ["Ann"]
+
+
+LEGACY = "def legacy(a, b):\n    if a > b:\n        return a - b\n    return b - a + 1\n"
+SLOW_TESTS = """import time
+from shop.pricing import price
+from shop.legacy import legacy
+
+
+def test_price():
+    time.sleep(2)
+    assert price(1, 10) == 10
+    assert price(20, 1) == 18
+    assert price(10, 2) == 18
+
+
+def test_legacy():
+    assert legacy(5, 2) == 3
+    assert legacy(2, 5) == 4
+"""
+
+
+def _audit_hotspot_first(root: Path, budget_s: float) -> dict[str, Any]:
+    """A shop whose only hotspot (pricing, changed last month) has slow tests, beside a module
+    untouched for years (not a hotspot in a 90-day window) whose tests are quick."""
+    repo = GitRepo(root)
+    repo.commit(
+        "Ann <ann@example.com>",
+        0,
+        {
+            "shop/__init__.py": "",
+            "shop/legacy.py": LEGACY,
+            "shop/pricing.py": PRICING.format(bulk=10),
+            "tests/test_shop.py": SLOW_TESTS,
+        },
+    )
+    for day, bulk in enumerate((11, 12, 10), start=1000):
+        repo.commit("Ann <ann@example.com>", day, {"shop/pricing.py": PRICING.format(bulk=bulk)})
+    request = AuditRequest(repo.root, load_settings(), since_days=90, budget_s=budget_s)
+    document = audit(request).to_json()
+    validate(document, AUDIT_SCHEMA_RESOURCE)
+    assert [h["path"] for h in document["maintainability"]["hotspots"]] == ["shop/pricing.py"]
+    return document["testing"]
+
+
+@pytest.mark.slow
+def test_a_tight_budget_mutates_the_hotspots_and_names_the_files_it_did_not_reach(
+    tmp_path: Path,
+) -> None:
+    # Each planted bug in pricing costs its 2 s test: more than a 14 s audit leaves for them.
+    testing = _audit_hotspot_first(tmp_path / "repo", 14)
+    assert testing["mutated_files"] == ["shop/pricing.py"]
+    assert testing["unreached_files"] == ["shop/legacy.py"]
+    metrics = testing["metrics"]
+    assert metrics["mutation.unreached"] > 0  # legacy's planted bugs
+    # The score is pricing's alone: a sample of its planted bugs, with its interval.
+    assert metrics["mutation.total"] == metrics["mutation.priority_total"]
+    assert metrics["mutation.score_percent"] == metrics["mutation.priority_score_percent"]
+    assert metrics["mutation.exact"] is False
+
+
+@pytest.mark.slow
+def test_an_ample_budget_mutates_the_hotspots_first_then_the_rest(tmp_path: Path) -> None:
+    testing = _audit_hotspot_first(tmp_path / "repo", 240)
+    assert testing["mutated_files"] == ["shop/pricing.py", "shop/legacy.py"]
+    assert testing["unreached_files"] == []
+    metrics = testing["metrics"]
+    assert metrics["mutation.exact"] is True and metrics["mutation.unreached"] == 0
+    assert metrics["mutation.total"] > metrics["mutation.priority_total"]

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from proofwork.mutation.model import Kind, Mutant
-from proofwork.mutation.sampling import ladder, stratified_order, wilson
+from proofwork.mutation.sampling import ladder, stratified_order, tiered_order, wilson
 
 
 def mutants(sizes: dict[str, int]) -> list[Mutant]:
@@ -98,3 +98,13 @@ def test_wilson_narrows_with_a_finite_population_and_vanishes_for_a_census() -> 
     narrow = wilson(150, 250, population=500)
     assert narrow[0] > wide[0] and narrow[1] < wide[1]
     assert wilson(150, 250, population=250) == (0.6, 0.6)
+
+
+def test_tiers_come_in_priority_order_each_a_stratified_order_of_its_own() -> None:
+    population = mutants({"a.py": 40, "hot/b.py": 30, "c.py": 20, "hot/d.py": 10})
+    tiers = tiered_order(population, [["c.py"], ["hot/*"], ["none.py"]], seed=7)
+    assert [sorted({m.path for m in tier}) for tier in tiers] == [
+        ["c.py"], ["hot/b.py", "hot/d.py"], [], ["a.py"]
+    ]  # fmt: skip
+    hot = [m for m in population if m.path.startswith("hot/")]
+    assert tiers[1] == stratified_order(hot, seed=7)

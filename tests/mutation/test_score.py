@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from proofwork.mutation.model import Kind, Mutant, Outcome, Result, Scope
-from proofwork.mutation.score import by_function, score
+from proofwork.mutation.score import by_function, score, tiered_score
 from proofwork.probes.mutation import findings
 
 
@@ -32,6 +32,25 @@ def test_a_sample_reports_a_wilson_interval_around_the_score() -> None:
     # Plain Wilson for 60/100 is (50.2, 69.06); 100 of 1,000 drawn without replacement is
     # worth n = 100 * 999 / 900 = 111 independent draws.
     assert (low, high) == (50.7, 68.63)
+
+
+def test_a_tier_judged_in_full_and_a_sampled_one_are_weighed_by_their_mutants() -> None:
+    first = [result(Outcome.KILLED)] * 9 + [result(Outcome.SURVIVED)]  # all 10: exactly 90%
+    second = [result(Outcome.KILLED)] * 60 + [result(Outcome.SURVIVED)] * 40  # 100 of 1,000
+    final = tiered_score(first + second, [10, 1000, 50])  # the third tier was not reached
+    assert final.total == 1010 and final.sampled == 110 and not final.exact
+    assert final.percent == round((10 * 90 + 1000 * 60) / 1010, 2)
+    # Only the sampled tier has an error bar: its bounds (50.7, 68.63) weighed the same way.
+    assert final.ci95 == (
+        round((10 * 90 + 1000 * 50.7) / 1010, 2),
+        round((10 * 90 + 1000 * 68.63) / 1010, 2),
+    )
+
+
+def test_a_sample_within_the_first_tier_is_scored_as_that_tier_alone() -> None:
+    outcomes = [Outcome.KILLED] * 60 + [Outcome.SURVIVED] * 40
+    results = [result(o) for o in outcomes]
+    assert tiered_score(results, [1000, 500]) == score(results, total=1000)
 
 
 def test_nothing_judged_scores_zero() -> None:

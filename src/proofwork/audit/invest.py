@@ -164,7 +164,7 @@ def testing_risks(testing: dict[str, Any], hotspot_files: tuple[str, ...]) -> li
                 55 + int((60 - coverage) // 3),
             )
         )
-    mutation = metrics.get("mutation.score_percent")
+    mutation = metrics.get("mutation.priority_score_percent", metrics.get("mutation.score_percent"))
     if isinstance(mutation, int | float) and mutation < 60:
         risks.append(
             Risk(

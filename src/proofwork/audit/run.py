@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import json
 import os
 import shutil
 import time
@@ -362,34 +363,49 @@ def _run_probes(
     from proofwork.probes.tests import TestsProbe
 
     spots = [h["path"] for h in document["maintainability"]["hotspots"][:MUTATED_HOTSPOTS]]
-    only = tuple(glob.escape(p) for p in spots)
+    first = tuple(glob.escape(p) for p in spots)
     grade = engine.GradeRequest(
         source=repo,
         settings=request.settings,
         budget_s=max(1.0, remaining),
         listener=request.listener,
-        instances=[TestsProbe(), MutationProbe(only=only), StaticProbe()],
+        instances=[TestsProbe(), MutationProbe(priority=(first,) if first else ()), StaticProbe()],
     )
     try:
         report = engine.grade(grade)
     except (engine.GradeError, SandboxError) as exc:
         document["problems"].append(f"the repository's tests could not run: {exc}")
         return
-    _take_probes(report, document, findings, spots)
+    _take_probes(report, document, findings)
 
 
-def _take_probes(
-    report: Report, document: dict[str, Any], findings: list[Finding], spots: list[str]
-) -> None:
+def _take_probes(report: Report, document: dict[str, Any], findings: list[Finding]) -> None:
+    from proofwork.probes.mutation import FILES_ARTIFACT
+
     testing = document["testing"]
-    testing["mutated_files"] = spots
+    testing["mutated_files"], testing["unreached_files"] = [], []
     for evidence in report.evidence:
         testing["probes"].append(_probe_json(evidence))
+        if evidence.probe == "mutation":
+            reached = _reached(evidence.artifacts.get(FILES_ARTIFACT, ""))
+            testing["mutated_files"], testing["unreached_files"] = reached
         if evidence.probe in ("tests", "mutation", "install"):
             testing["metrics"].update(evidence.metrics)
         if evidence.probe == "static":
             async_findings = [f for f in evidence.findings if f.rule.startswith("ruff.ASYNC")]
             findings.extend(async_findings)
+
+
+def _reached(table: str) -> tuple[list[str], list[str]]:
+    """Files the mutation probe judged planted bugs in, and files it had bugs planted in but
+    did not reach within its time, each in the order it worked (top hotspots first)."""
+    try:
+        rows = json.loads(table)["files"] if table else []
+    except (ValueError, KeyError, TypeError):
+        return [], []
+    mutated = [str(r["path"]) for r in rows if r.get("judged")]
+    unreached = [str(r["path"]) for r in rows if r.get("mutants") and not r.get("judged")]
+    return mutated, unreached
 
 
 _TRAFFIC = ("audit.http_", "audit.query_", "audit.unbounded_", "audit.sleep_")
@@ -413,7 +429,8 @@ def _risks(document: dict[str, Any], findings: list[Finding]) -> list[invest.Ris
         *invest.traffic_risks(plain),
     ]
     if document["testing"]["probes"]:
-        hot = tuple(s["path"] for s in spots[:MUTATED_HOTSPOTS])
+        mutated = set(document["testing"].get("mutated_files", []))
+        hot = tuple(s["path"] for s in spots[:MUTATED_HOTSPOTS] if s["path"] in mutated)
         risks += invest.testing_risks(document["testing"], hot)
     return invest.rank(risks)
 

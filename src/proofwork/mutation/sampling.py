@@ -9,6 +9,7 @@ than the last still picks the same sample and reports the same result.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import math
 import random
@@ -43,6 +44,27 @@ def stratified_order(mutants: Sequence[Mutant], seed: int = DEFAULT_SEED) -> lis
             keyed.append(((i + offset) / len(group), path, i, mutant))
     keyed.sort(key=lambda k: (k[0], k[1], k[2]))
     return [k[3] for k in keyed]
+
+
+def tiered_order(
+    mutants: Sequence[Mutant], priority: Sequence[Sequence[str]], seed: int = DEFAULT_SEED
+) -> list[list[Mutant]]:
+    """The mutants in tiers to judge one after the other: first those in files matching a glob
+    of `priority[0]`, then `priority[1]` …, then every other file; each tier in its own
+    stratified order (so however far the runner gets into a tier, what it judged there is a
+    fair sample of that tier). A tier no file matches stays, empty, in its place."""
+    tiers: list[list[Mutant]] = [[] for _ in range(len(priority) + 1)]
+    for mutant in mutants:
+        tiers[tier_of(mutant.path, priority)].append(mutant)
+    return [stratified_order(tier, seed) for tier in tiers]
+
+
+def tier_of(path: str, priority: Sequence[Sequence[str]]) -> int:
+    """Index of the first tier with a glob matching `path`; len(priority) for none."""
+    for index, globs in enumerate(priority):
+        if any(fnmatch.fnmatch(path, pattern) for pattern in globs):
+            return index
+    return len(priority)
 
 
 def _file_seed(seed: int, path: str) -> int:

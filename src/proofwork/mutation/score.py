@@ -13,7 +13,7 @@ not be judged (errors) are left out of both sides and reported.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -40,6 +40,8 @@ class Score:
     total: int  # mutants generated (after dropping equivalent and duplicate ones)
     sampled: int  # mutants in the sample (all of them when exact)
     by_assertion: float | None = None  # see `assertion_percent`
+    # (score, low, high) in percent when the sample spans tiers (see `tiered_score`)
+    weighted: tuple[float, float, float] | None = None
 
     @property
     def judged(self) -> int:
@@ -59,6 +61,8 @@ class Score:
     @property
     def percent(self) -> float:
         """The score, 0-100 (0 when nothing could be judged)."""
+        if self.weighted is not None:
+            return round(self.weighted[0], 2)
         return round(100.0 * self.caught / self.judged, 2) if self.judged else 0.0
 
     @property
@@ -66,6 +70,8 @@ class Score:
         """95% Wilson interval in percent; low == high == score when exact."""
         if self.exact or not self.judged:
             return self.percent, self.percent
+        if self.weighted is not None:
+            return round(self.weighted[1], 2), round(self.weighted[2], 2)
         errors = self.counts[Outcome.ERROR]
         low, high = wilson(self.caught, self.judged, population=self.total - errors)
         return round(100 * low, 2), round(100 * high, 2)
@@ -76,6 +82,42 @@ def score(results: Iterable[Result], *, total: int) -> Score:
     listed = list(results)
     counts = Counter(r.outcome for r in listed)
     return Score(counts, total=total, sampled=len(listed), by_assertion=assertion_percent(listed))
+
+
+def tiered_score(results: Sequence[Result], sizes: Sequence[int]) -> Score:
+    """Score a sample judged tier after tier (`sampling.tiered_order`): `results` are the first
+    mutants of the tiers' joined order, `sizes` each tier's number of mutants. The score covers
+    the tiers reached: each tier's own score (exact when judged in full, else a sample with its
+    interval), weighed by its mutants. Tiers the run did not reach are not in it."""
+    parts: list[Score] = []
+    start = 0
+    for size in sizes:
+        part = results[start : start + size]
+        start += size
+        if part:
+            parts.append(score(part, total=size))
+    if len(parts) <= 1:
+        return parts[0] if parts else score([], total=sum(sizes))
+    counts: Counter[Outcome] = sum((p.counts for p in parts), Counter())
+    weighed = [(p.total - p.counts[Outcome.ERROR], p) for p in parts if p.judged]
+    return Score(
+        counts,
+        total=sum(p.total for p in parts),
+        sampled=len(results),
+        by_assertion=assertion_percent(results),
+        weighted=_weighted(weighed),
+    )
+
+
+def _weighted(weighed: list[tuple[int, Score]]) -> tuple[float, float, float] | None:
+    """Score, low and high over tiers, each tier's figures weighed by its mutants."""
+    population = sum(w for w, _ in weighed)
+    if not population:
+        return None
+    caught = sum(w * p.caught / p.judged for w, p in weighed)
+    low = sum(w * p.ci95[0] for w, p in weighed)
+    high = sum(w * p.ci95[1] for w, p in weighed)
+    return 100.0 * caught / population, low / population, high / population
 
 
 @dataclass

@@ -28,8 +28,15 @@ from proofwork.mutation.extreme import EXTREME
 from proofwork.mutation.model import Caught, Generated, Mutant, Outcome, Result
 from proofwork.mutation.mutants import generate, generate_extreme
 from proofwork.mutation.operators import Profile
-from proofwork.mutation.sampling import DEFAULT_SEED, ladder, stratified_order
-from proofwork.mutation.score import CAUGHT, FunctionTally, Score, by_function, score
+from proofwork.mutation.sampling import DEFAULT_SEED, ladder, tier_of, tiered_order
+from proofwork.mutation.score import (
+    CAUGHT,
+    FunctionTally,
+    Score,
+    by_function,
+    score,
+    tiered_score,
+)
 from proofwork.probes.base import OUT, ProbeContext
 from proofwork.probes.tests import EXCLUDE_ALSO, MAP_FILE, OMIT, PYTEST_ARGS, coverage_rc
 from proofwork.sandbox.base import WORKSPACE, ExecResult, MiB
@@ -49,6 +56,8 @@ EXTREME_RANK = -1  # the runner judges these one for one with the seeded sample'
 EXTREME_SHARE = 0.5  # ... starting none after this share of its time (the sample needs it)
 FUNCTIONS_ARTIFACT = "mutation.functions.json"  # per function, read by reports/mutation_view
 FUNCTIONS_MAX = 300  # rows of that table (worst-tested first), to stay within artifact size
+FILES_ARTIFACT = "mutation.files.json"  # per file in the order judged: mutants, judged
+FILES_MAX = 2000
 
 
 def mutation_files(ctx: ProbeContext, only: tuple[str, ...] = ()) -> list[SourceFile]:
@@ -77,6 +86,8 @@ class Judged:
     sampled: int = 0
     notes: list[str] = field(default_factory=list)
     extreme: list[Result] = field(default_factory=list)  # one per function; not in the score
+    tiers: list[int] = field(default_factory=list)  # mutants per tier, in the order judged
+    order: list[Mutant] = field(default_factory=list)  # the tiers' joined order
 
 
 @dataclass
@@ -98,11 +109,15 @@ class MutationProbe:
         profile: Profile | None = None,
         seed: int = DEFAULT_SEED,
         only: tuple[str, ...] = (),
+        priority: tuple[tuple[str, ...], ...] = (),
         pytest_args: tuple[str, ...] = (),
     ) -> None:
         self.profile = profile or Profile()
         self.seed = seed
         self.only = only  # globs of relative paths to mutate (default: all source)
+        # Tiers of globs whose files are mutated first, in that order; the rest come after
+        # (see `sampling.tiered_order`): the time goes first where a planted bug matters most.
+        self.priority = priority
         self.run_args = [*PYTEST_ARGS, *pytest_args]
         self._hashes: dict[str, str] = {}
         self._texts: dict[str, str] = {}
@@ -145,8 +160,11 @@ class MutationProbe:
         judged = self._judge(ctx, evidence, (generated.mutants, extremes), cmap, deadline)
         evidence.metrics["mutation.run_s"] = round(time.monotonic() - clock, 3)
         measured.judged = judged
-        final = score(judged.results, total=len(generated.mutants))
+        final = tiered_score(judged.results, judged.tiers)
         evidence.metrics.update(_score_metrics(final))
+        if self.priority:
+            evidence.metrics.update(_priority_metrics(judged, final, len(generated.mutants)))
+        evidence.add_artifact(FILES_ARTIFACT, file_table(judged))
         evidence.metrics.update(pseudo_tested_metrics(judged.extreme))
         if not final.judged and evidence.status is Status.OK:
             # Not a score of zero: nothing was measured.
@@ -223,7 +241,9 @@ class MutationProbe:
         them while in their share of the time, the covered extreme mutants (one per function,
         all of them: see `mutation.extreme`)."""
         classic, extremes = mutants
-        order = stratified_order(classic, self.seed)
+        tiers = tiered_order(classic, self.priority, self.seed)
+        order = [m for tier in tiers for m in tier]
+        extremes = sorted(extremes, key=lambda m: tier_of(m.path, self.priority))
         rank = {m.id: i for i, m in enumerate(order)}
         rank.update({m.id: EXTREME_RANK for m in extremes})
         covering = {m.id: cmap.covering(m) for m in [*classic, *extremes]}
@@ -249,6 +269,7 @@ class MutationProbe:
             raw = read
             evidence.findings.extend(controls.judge(control_ids, raw["results"]))
         judged = _collect(order, covering, cmap, raw)
+        judged.tiers, judged.order = [len(t) for t in tiers], order
         judged.extreme = _collect(extremes, covering, cmap, {**raw, "cutoff": None}).results
         return judged
 
@@ -354,6 +375,18 @@ def _result(mutant: Mutant, message: Any, cmap: CoverageMap) -> Result:
     )
 
 
+def _priority_metrics(judged: Judged, final: Score, generated: int) -> dict[str, MetricValue]:
+    """With priority tiers: the score of the first tier alone, and the mutants of the tiers
+    the run did not reach (out of the score)."""
+    first = score(judged.results[: judged.tiers[0]], total=judged.tiers[0])
+    return {
+        "mutation.priority_score_percent": first.percent if first.judged else None,
+        "mutation.priority_sampled": first.sampled,
+        "mutation.priority_total": first.total,
+        "mutation.unreached": generated - final.total,
+    }
+
+
 def _generation_metrics(generated: Generated) -> dict[str, MetricValue]:
     return {
         "mutation.equivalent": generated.equivalent,
@@ -414,6 +447,18 @@ def _pseudo_tested(result: Result, probe: str) -> Finding:
     return Finding(
         PSEUDO_RULE, Severity.MEDIUM, message, mutant.path, line, diff=mutant.diff, probe=probe
     )
+
+
+def file_table(judged: Judged) -> str:
+    """Per file, in the order the runner worked (priority tiers first): mutants planted and
+    how many of them were judged; a file with none judged was not reached in the time."""
+    rows: dict[str, dict[str, Any]] = {}
+    for mutant in judged.order:
+        rows.setdefault(mutant.path, {"path": mutant.path, "mutants": 0, "judged": 0})
+        rows[mutant.path]["mutants"] += 1
+    for result in judged.results:
+        rows[result.mutant.path]["judged"] += 1
+    return json.dumps({"files": list(rows.values())[:FILES_MAX]})
 
 
 def function_table(judged: Judged) -> str:

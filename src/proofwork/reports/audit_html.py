@@ -58,7 +58,7 @@ def tiles(document: dict[str, Any]) -> list[dict[str, str]]:
         {"label": "line coverage", "value": _percent(metrics.get("tests.coverage_percent"))},
         {
             "label": "mutation score (hotspots)",
-            "value": _percent(metrics.get("mutation.score_percent")),
+            "value": _percent(_hotspot_score(metrics)),
         },
         {"label": "swallowed errors", "value": str(document["monitoring"]["swallowed_errors"])},
         {"label": "traffic smells", "value": str(traffic)},
@@ -74,7 +74,7 @@ def testing_facts(document: dict[str, Any]) -> list[tuple[str, str]]:
         ("tests", _tests_line(metrics, ran.get("tests"))),
         (
             "mutation",
-            _mutation_line(metrics, ran.get("mutation"), testing.get("mutated_files", [])),
+            _mutation_line(metrics, ran.get("mutation"), testing),
         ),
         (
             "tests without assertions",
@@ -105,12 +105,26 @@ def _tests_line(metrics: dict[str, Any], probe: dict[str, Any] | None) -> str:
     )
 
 
-def _mutation_line(metrics: dict[str, Any], probe: dict[str, Any] | None, files: list[str]) -> str:
+def _mutation_line(
+    metrics: dict[str, Any], probe: dict[str, Any] | None, testing: dict[str, Any]
+) -> str:
     if probe is None:
         return "not run"
     if probe["status"] not in ("ok", "timeout") or "mutation.score_percent" not in metrics:
         return f"{probe['status']}: {probe['error'] or 'no score'}"
-    return (
-        f"{_percent(metrics['mutation.score_percent'])} of the bugs planted in the "
-        f"{len(files)} top hotspot file(s) were caught"
+    mutated, unreached = testing.get("mutated_files", []), testing.get("unreached_files", [])
+    line = (
+        f"{_percent(_hotspot_score(metrics))} of the bugs planted in the top hotspots were "
+        f"caught; {_percent(metrics['mutation.score_percent'])} over the {len(mutated)} "
+        "file(s) reached, top hotspots first"
     )
+    if unreached:
+        named = ", ".join(unreached[:5]) + (
+            f" and {len(unreached) - 5} more" if unreached[5:] else ""
+        )
+        line += f"; not reached within the budget: {named}"
+    return line
+
+
+def _hotspot_score(metrics: dict[str, Any]) -> Any:
+    return metrics.get("mutation.priority_score_percent", metrics.get("mutation.score_percent"))
