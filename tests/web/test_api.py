@@ -158,7 +158,7 @@ def test_a_run_is_cancelled_rerun_and_shows_its_place_in_the_queue(
 
 
 def test_reports_are_served_once_a_run_is_done(client: TestClient, world: World) -> None:
-    reviewer = world.headers("reviewer")
+    reviewer = world.headers("recruiter")  # a reviewer's, blind, in tests/web/test_reviews.py
     run_id = world.ids["run_id"]
     report = client.get(f"/api/v1/runs/{run_id}/report", headers=reviewer)
     assert report.json() == {"schema": "proofwork.report/1"}
@@ -228,7 +228,10 @@ def test_scorecards_are_final_once_submitted_and_decisions_are_kept(
     url = f"/api/v1/runs/{run_id}/scorecards/mine"
     bad = client.put(url, headers=reviewer, json={"levels": {"tradeoffs": 7}})
     assert bad.status_code == 422
-    saved = client.put(url, headers=reviewer, json={"levels": {"tradeoffs": 3}, "submit": True})
+    unjustified = {"levels": {"tradeoffs": 3}, "submit": True}
+    assert client.put(url, headers=reviewer, json=unjustified).status_code == 422
+    card = {**unjustified, "justifications": {"tradeoffs": "names the lock's cost"}}
+    saved = client.put(url, headers=reviewer, json=card)
     assert saved.status_code == 200 and saved.json()["submitted_at"]
     again = client.put(url, headers=reviewer, json={"levels": {"tradeoffs": 1}})
     assert again.status_code == 409

@@ -16,7 +16,11 @@ def _duration(minutes: float) -> str:
 
 def history_view(report: Report, diff_lines: Any) -> dict[str, Any] | None:
     """None when the report has no history; `diff_lines` classifies a diff's lines."""
-    history = report.history
+    return section_view(report.history, diff_lines)
+
+
+def section_view(history: dict[str, Any], diff_lines: Any) -> dict[str, Any] | None:
+    """The view of a report's `history` section (the blind review page shows one redacted)."""
     if not history:
         return None
     commits = history.get("commits") or []

@@ -104,7 +104,7 @@ def _context(report: Report) -> dict[str, Any]:
         "report": report,
         "integrity": report.integrity(),
         "untrusted_tiles": {key for key, probe in TILE_PROBES.items() if probe in report.untrusted},
-        "history": history_view(report, _diff_lines),
+        "history": history_view(report, diff_lines),
         "short_sha": report.submission.sha256[:SHORT_SHA],
         "challenge": report.challenge or "generic",
         "started": _format_date(report.started_at),
@@ -153,7 +153,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "item": finding,
         "where": location(finding) if finding.path else None,
         "snippet_lines": _snippet_lines(finding.snippet) if finding.snippet else [],
-        "diff_lines": _diff_lines(finding.diff) if finding.diff else [],
+        "diff_lines": diff_lines(finding.diff) if finding.diff else [],
     }
 
 
@@ -167,7 +167,7 @@ def _snippet_lines(snippet: str) -> list[tuple[str, str]]:
     return [(kinds.get(index, ""), line) for index, line in enumerate(lines)]
 
 
-def _diff_lines(diff: str) -> list[tuple[str, str]]:
+def diff_lines(diff: str) -> list[tuple[str, str]]:
     """Each line of a unified diff with a CSS class saying what kind of line it is."""
     return [(_diff_class(line), line) for line in diff.splitlines()]
 

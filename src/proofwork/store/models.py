@@ -316,6 +316,8 @@ class Scorecard(Base):
     reviewer_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     levels: Mapped[dict[str, Any]]
     justification: Mapped[str] = mapped_column(Text, default="")
+    # The written reason for each signal's level, by signal name (required to submit).
+    justifications: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
 

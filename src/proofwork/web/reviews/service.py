@@ -8,8 +8,9 @@ from proofwork.web.assessments.service import get_assessment
 from proofwork.web.auth import Principal
 from proofwork.web.candidates.service import get_candidate
 from proofwork.web.errors import ApiError
-from proofwork.web.reviews import repository
+from proofwork.web.reviews import blind, repository
 from proofwork.web.reviews.schemas import DecisionIn, ScorecardIn
+from proofwork.web.reviews.scoring import human_signals
 from proofwork.web.runs.service import get_run
 from proofwork.webhooks import outbox
 
@@ -27,10 +28,13 @@ def save_scorecard(
     card = repository.scorecard_of(session, run.id, principal.user_id)
     if card is not None and card.submitted_at is not None:
         raise ApiError(409, "this scorecard was submitted; it can no longer change")
+    if data.submit:
+        check_complete(data, [s["name"] for s in human_signals(run.summary)])
     if card is None:
         card = Scorecard(org_id=principal.org_id, run_id=run.id, reviewer_id=principal.user_id)
         session.add(card)
     card.levels, card.justification = data.levels, data.justification
+    card.justifications = {name: text.strip() for name, text in data.justifications.items()}
     if data.submit:
         card.submitted_at = utcnow()
         audit.record(session, principal, "submit", "scorecard", run.id)
@@ -43,10 +47,26 @@ def save_scorecard(
     return card
 
 
+def check_complete(data: ScorecardIn, signals: list[str]) -> None:
+    """422 unless the scorecard gives a level and a written justification for every signal
+    (the run's human-scored signals, when its summary names them)."""
+    unscored = [name for name in signals if name not in data.levels]
+    if unscored or not data.levels:
+        missing = ", ".join(unscored) or "any signal"
+        raise ApiError(422, f"to submit, give a level for {missing}; or save a draft")
+    bare = [name for name in data.levels if not data.justifications.get(name, "").strip()]
+    if bare:
+        named = ", ".join(bare)
+        raise ApiError(422, f"to submit, write why you chose each level: none for {named}")
+
+
 def list_scorecards(*, session: Session, principal: Principal, run_id: str) -> list[Scorecard]:
-    """The run's scorecards."""
+    """The run's scorecards; a blind reviewer sees only their own until they submit it."""
     run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
-    return repository.scorecards(session, run.id)
+    found = repository.scorecards(session, run.id)
+    if blind.sees_scores(session, principal, run.id):
+        return found
+    return [card for card in found if card.reviewer_id == principal.user_id]
 
 
 def record_decision(

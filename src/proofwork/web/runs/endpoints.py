@@ -68,16 +68,20 @@ def list_runs(
         assessment_id=assessment_id,
     )
     runs, next_cursor = page(session, query, Run.created_at, Run.id, cursor=cursor, limit=limit)
-    items = [service.describe(session, row) for row in repository.rows_for(session, runs)]
+    hidden = service.levels_hidden(session, principal, [run.id for run in runs])
+    items = [
+        service.describe(session, row, hide_levels=row[0].id in hidden)
+        for row in repository.rows_for(session, runs)
+    ]
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{run_id}")
 def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunOut:
     """One run: its state, phase, attempts and place in the queue."""
-    return service.describe(
-        session, service.get_run(session=session, principal=principal, run_id=run_id)
-    )
+    row = service.get_run(session=session, principal=principal, run_id=run_id)
+    hidden = service.levels_hidden(session, principal, [row[0].id])
+    return service.describe(session, row, hide_levels=bool(hidden))
 
 
 @router.post("/{run_id}/cancel")

@@ -9,6 +9,7 @@ from proofwork.store.models import Assessment, Run, RunState, Submission
 from proofwork.web import audit
 from proofwork.web.auth import Principal
 from proofwork.web.errors import ApiError, not_found
+from proofwork.web.reviews import blind
 from proofwork.web.runs import repository
 from proofwork.web.runs.repository import RunRow
 from proofwork.web.runs.schemas import RunOut
@@ -55,8 +56,16 @@ def get_run(*, session: Session, principal: Principal, run_id: str) -> RunRow:
     return found
 
 
-def describe(session: Session, row: RunRow) -> RunOut:
-    """The run as the API shows it (never the candidate's name: the alias)."""
+def levels_hidden(session: Session, principal: Principal, run_ids: list[str]) -> set[str]:
+    """Those runs whose machine levels the caller may not see yet (blind review)."""
+    if not blind.scores_blind(principal):
+        return set()
+    return set(run_ids) - blind.submitted_run_ids(session, principal.user_id, run_ids)
+
+
+def describe(session: Session, row: RunRow, *, hide_levels: bool = False) -> RunOut:
+    """The run as the API shows it (never the candidate's name: the alias); `hide_levels`
+    leaves the machine signals out of its summary for a reviewer who has not scored it yet."""
     run, submission, candidate = row
     return RunOut(
         id=run.id,
@@ -72,7 +81,7 @@ def describe(session: Session, row: RunRow) -> RunOut:
         queue_position=queue.queue_position(session, run),
         cancel_requested=run.cancel_requested,
         reason=run.reason,
-        summary=run.summary,
+        summary=blind.human_signals_only(run.summary) if hide_levels else run.summary,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -101,9 +110,18 @@ def rerun(*, session: Session, principal: Principal, run_id: str) -> Run:
 def report_blob(
     *, session: Session, principal: Principal, blobs: BlobStore, run_id: str, html: bool
 ) -> bytes:
-    """The run's report (JSON or HTML); 409 until the run is done."""
-    run, _, _ = get_run(session=session, principal=principal, run_id=run_id)
+    """The run's report (JSON or HTML); 409 until the run is done. A blind reviewer gets it
+    once their scorecard on the run is submitted (it shows the machine levels), with the
+    candidate's name and e-mail replaced by the alias wherever the candidate wrote them."""
+    run, _, candidate = get_run(session=session, principal=principal, run_id=run_id)
     sha = run.html_sha256 if html else run.report_sha256
     if run.state != RunState.DONE or sha is None:
         raise ApiError(409, f"the run is {run.state}; its report exists once it is done")
-    return blobs.read(session, sha)
+    if levels_hidden(session, principal, [run.id]):
+        raise ApiError(
+            403,
+            "blind review: the report shows the machine levels; submit your scorecard on this "
+            "run first (PUT /api/v1/runs/{run_id}/scorecards/mine with submit)",
+        )
+    data = blobs.read(session, sha)
+    return blind.redactor(candidate).data(data) if principal.blind else data

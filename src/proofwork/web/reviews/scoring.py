@@ -1,0 +1,205 @@
+"""A reviewer's work: the queue of submissions to score and the scoring sheet of one run.
+
+The sheet shows what a blind reviewer may read (the rubric's anchored levels, the material, the
+change against the starter and the commits, with the candidate's name replaced by the alias);
+the machine signals' levels, the other reviewers' scorecards and the disagreements between
+them join it once the reviewer has submitted their own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proofwork.reports.history_view import section_view
+from proofwork.reports.html import diff_lines
+from proofwork.reports.signal_view import SignalView, signal_view
+from proofwork.signals import AWAITING
+from proofwork.store.blobs import BlobStore
+from proofwork.store.models import Assessment, Candidate, Run, RunState, Scorecard, Submission, User
+from proofwork.web.auth import Principal
+from proofwork.web.errors import ApiError
+from proofwork.web.reviews import blind
+from proofwork.web.runs.service import get_run
+
+# Two levels apart on one signal: the rubric is read differently, worth a calibration talk.
+DISAGREEMENT = 2
+QUEUE_LIMIT = 200
+
+
+def human_signals(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The run's human-scored signals (awaiting review), as its summary lists them."""
+    signals = (summary or {}).get("signals") or []
+    return [s for s in signals if isinstance(s, dict) and s.get("status") == AWAITING]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A submission waiting for the reviewer's scorecard."""
+
+    run_id: str
+    alias: str
+    assessment: str
+    signals: list[str]
+    draft: bool
+
+
+def queue(*, session: Session, principal: Principal) -> list[QueueItem]:
+    """Done runs of the organisation's assessments with human-scored signals that the caller
+    has not submitted a scorecard on: the latest run of each submission, oldest first."""
+    rows = session.execute(
+        select(Run, Candidate.alias, Assessment.title, Submission.id)
+        .join(Submission, Submission.id == Run.submission_id)
+        .join(Assessment, Assessment.id == Submission.assessment_id)
+        .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
+        .where(Run.org_id == principal.org_id, Run.state == RunState.DONE)
+        .order_by(Run.finished_at.desc(), Run.id)
+    ).all()
+    latest: dict[str, tuple[Run, str, str]] = {}
+    for run, alias, title, submission_id in rows:
+        latest.setdefault(submission_id, (run, alias or "Unnamed submission", title))
+    done = blind.submitted_run_ids(
+        session, principal.user_id, [r.id for r, _, _ in latest.values()]
+    )
+    drafts = set(
+        session.scalars(select(Scorecard.run_id).where(Scorecard.reviewer_id == principal.user_id))
+    )
+    items = []
+    for run, alias, title in reversed(latest.values()):
+        wanted = human_signals(run.summary)
+        if run.id not in done and wanted:
+            names = [str(s.get("title") or s["name"]) for s in wanted]
+            items.append(QueueItem(run.id, alias, title, names, run.id in drafts))
+    return items[:QUEUE_LIMIT]
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A submitted scorecard as other scorers see it."""
+
+    reviewer: str
+    levels: dict[str, int]
+    justifications: dict[str, str]
+    mine: bool
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A signal on which submitted levels are two or more apart."""
+
+    signal: str
+    title: str
+    levels: dict[str, int]  # reviewer -> level
+
+    @property
+    def spread(self) -> int:
+        """How many levels apart the furthest scores are."""
+        return max(self.levels.values()) - min(self.levels.values())
+
+
+@dataclass
+class ScoringSheet:
+    """What the scoring page shows of one run to one scorer."""
+
+    run_id: str
+    alias: str
+    assessment: str
+    rubric: list[SignalView]
+    material: dict[str, str]
+    history: dict[str, Any] | None
+    mine: Scorecard | None
+    sees_scores: bool
+    machine: list[SignalView] = field(default_factory=list)
+    cards: list[CardView] = field(default_factory=list)
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+    @property
+    def submitted(self) -> bool:
+        """Whether the scorer's own scorecard is submitted (final)."""
+        return self.mine is not None and self.mine.submitted_at is not None
+
+
+def _report(session: Session, blobs: BlobStore, run: Run) -> dict[str, Any]:
+    if run.state != RunState.DONE or run.report_sha256 is None:
+        raise ApiError(409, f"the run is {run.state}; it can be scored once it is done")
+    loaded: dict[str, Any] = json.loads(blobs.read(session, run.report_sha256))
+    return loaded
+
+
+def _redacted_history(history: dict[str, Any], hide: blind.Redactor) -> dict[str, Any]:
+    commits = [
+        {**c, "author": hide(str(c.get("author", ""))), "subject": hide(str(c.get("subject", "")))}
+        for c in history.get("commits") or []
+    ]
+    redacted = {**history, "commits": commits}
+    if isinstance(history.get("starter_diff"), dict):
+        changes = history["starter_diff"]
+        redacted["starter_diff"] = {**changes, "diff": hide(str(changes.get("diff", "")))}
+    return redacted
+
+
+def sheet(*, session: Session, principal: Principal, blobs: BlobStore, run_id: str) -> ScoringSheet:
+    """The scoring sheet of a run for the caller: blind until their scorecard is submitted."""
+    run, submission, candidate = get_run(session=session, principal=principal, run_id=run_id)
+    report = _report(session, blobs, run)
+    hide = blind.redactor(candidate)
+    signals = [signal_view(raw) for raw in report.get("signals") or [] if isinstance(raw, dict)]
+    material = report.get("review") or {}
+    assessment = session.get(Assessment, submission.assessment_id or "")
+    mine = session.scalar(
+        select(Scorecard).where(
+            Scorecard.run_id == run.id, Scorecard.reviewer_id == principal.user_id
+        )
+    )
+    result = ScoringSheet(
+        run_id=run.id,
+        alias=candidate.alias if candidate else "Unnamed submission",
+        assessment=assessment.title if assessment else "",
+        rubric=[s for s in signals if s.awaiting],
+        material={str(name): hide(str(text)) for name, text in material.items()},
+        history=section_view(_redacted_history(report.get("history") or {}, hide), diff_lines),
+        mine=mine,
+        sees_scores=blind.sees_scores(session, principal, run.id),
+    )
+    if result.sees_scores:
+        result.machine = [s for s in signals if not s.awaiting]
+        result.cards = cards(session, run.id, principal.user_id)
+        result.disagreements = disagreements(result.cards, result.rubric)
+    return result
+
+
+def cards(session: Session, run_id: str, user_id: str | None) -> list[CardView]:
+    """The run's submitted scorecards with their reviewers, the caller's first."""
+    rows = session.execute(
+        select(Scorecard, User.name, User.email)
+        .join(User, User.id == Scorecard.reviewer_id)
+        .where(Scorecard.run_id == run_id, Scorecard.submitted_at.is_not(None))
+        .order_by(Scorecard.submitted_at)
+    ).all()
+    found = [
+        CardView(
+            name or email, dict(card.levels), dict(card.justifications), card.reviewer_id == user_id
+        )
+        for card, name, email in rows
+    ]
+    return sorted(found, key=lambda c: not c.mine)
+
+
+def disagreements(found: list[CardView], rubric: list[SignalView]) -> list[Disagreement]:
+    """The signals on which two submitted scorecards are DISAGREEMENT levels or more apart."""
+    titles = {s.name: s.title for s in rubric}
+    order = list(titles)
+    names = sorted(
+        {name for card in found for name in card.levels},
+        key=lambda n: (order.index(n) if n in order else len(order), n),
+    )
+    flagged = []
+    for name in names:
+        levels = {c.reviewer: c.levels[name] for c in found if name in c.levels}
+        if len(levels) >= 2 and max(levels.values()) - min(levels.values()) >= DISAGREEMENT:
+            flagged.append(Disagreement(name, titles.get(name, name), levels))
+    return flagged

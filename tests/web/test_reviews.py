@@ -1,0 +1,238 @@
+"""Blind review through the API and its services: what a reviewer sees before and after
+submitting their scorecard, names replaced by the alias, disagreements, agreement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from review_support import HUMAN, card, scoreable_run
+from sqlalchemy.orm import Session
+from web_support import EMAIL, NAME, World
+
+from proofwork.analysis.agreement import alpha
+from proofwork.store.models import Candidate, Organisation, Role
+from proofwork.web import admin
+from proofwork.web.app import Services
+from proofwork.web.auth import Principal
+from proofwork.web.reviews import agreement, blind, scoring, service
+from proofwork.web.reviews.schemas import ScorecardIn
+
+ALIAS = "Candidate 1A2B3C"
+
+
+@dataclass
+class Round:
+    run_id: str
+    headers: dict[str, dict[str, str]]
+    principals: dict[str, Principal]
+
+
+@pytest.fixture
+def round_(services: Services, world: World) -> Round:
+    """World's org with a second reviewer and a scoreable run by Ada Lovelace."""
+    with services.factory() as session:
+        candidate = session.get_one(Candidate, world.ids["candidate_id"])
+        org = session.get_one(Organisation, candidate.org_id)
+        second = admin.create_user(
+            session=session, org=org, email="grace@acme.test", role=Role.REVIEWER, name="Grace"
+        )
+        token = admin.create_token(session=session, org=org, role=Role.REVIEWER, user=second)[1]
+        run = scoreable_run(
+            session, services.blobs, candidate=candidate, assessment_id=world.ids["assessment_id"]
+        )
+        first = admin.find_user(session=session, email="reviewer@acme.test")
+        owner = admin.find_user(session=session, email="owner@acme.test")
+        session.commit()
+        principals = {
+            "reviewer": Principal(org.id, Role.REVIEWER, user_id=first.id),
+            "second": Principal(org.id, Role.REVIEWER, user_id=second.id),
+            "owner": Principal(org.id, Role.OWNER, user_id=owner.id),
+        }
+    headers = {p: world.headers(p) for p in ("reviewer", "owner", "recruiter")}
+    headers["second"] = {"Authorization": f"Bearer {token}"}
+    return Round(run.id, headers, principals)
+
+
+def _put(client: TestClient, round_: Round, who: str, body: dict[str, object]) -> int:
+    url = f"/api/v1/runs/{round_.run_id}/scorecards/mine"
+    return client.put(url, headers=round_.headers[who], json=body).status_code
+
+
+def test_before_submitting_a_reviewer_gets_neither_others_scores_nor_machine_levels(
+    client: TestClient, round_: Round
+) -> None:
+    assert _put(client, round_, "second", card((4, 4))) == 200
+    assert _put(client, round_, "reviewer", card((1, 2), submit=False)) == 200  # a draft
+    cards = client.get(
+        f"/api/v1/runs/{round_.run_id}/scorecards", headers=round_.headers["reviewer"]
+    )
+    assert [c["levels"] for c in cards.json()] == [{HUMAN[0]: 1, HUMAN[1]: 2}]  # only their own
+    run = client.get(f"/api/v1/runs/{round_.run_id}", headers=round_.headers["reviewer"]).json()
+    assert [s["name"] for s in run["summary"]["signals"]] == list(HUMAN)
+    listed = client.get("/api/v1/runs", headers=round_.headers["reviewer"]).text
+    assert "production_readiness" not in listed
+    for path in ("report", "report.html"):
+        hidden = client.get(
+            f"/api/v1/runs/{round_.run_id}/{path}", headers=round_.headers["reviewer"]
+        )
+        assert hidden.status_code == 403 and "submit your scorecard" in hidden.text
+    # Owners oversee the scoring: they see every card and the levels.
+    owner_cards = client.get(
+        f"/api/v1/runs/{round_.run_id}/scorecards", headers=round_.headers["owner"]
+    )
+    assert len(owner_cards.json()) == 2
+
+
+def test_after_submitting_they_see_the_others_the_levels_and_an_alias_in_the_report(
+    client: TestClient, round_: Round
+) -> None:
+    assert _put(client, round_, "second", card((4, 4))) == 200
+    assert _put(client, round_, "reviewer", card((1, 3))) == 200
+    headers = round_.headers["reviewer"]
+    cards = client.get(f"/api/v1/runs/{round_.run_id}/scorecards", headers=headers).json()
+    assert sorted(c["levels"][HUMAN[0]] for c in cards) == [1, 4]
+    assert all(c["justifications"][HUMAN[0]] for c in cards)
+    run = client.get(f"/api/v1/runs/{round_.run_id}", headers=headers).json()
+    assert "production_readiness" in [s["name"] for s in run["summary"]["signals"]]
+    for path in ("report", "report.html"):
+        shown = client.get(f"/api/v1/runs/{round_.run_id}/{path}", headers=headers)
+        assert shown.status_code == 200 and ALIAS in shown.text
+        assert NAME not in shown.text and EMAIL not in shown.text and "Lovelace" not in shown.text
+    owner_report = client.get(
+        f"/api/v1/runs/{round_.run_id}/report", headers=round_.headers["owner"]
+    )
+    assert NAME in owner_report.text  # the hiring team's own copy is the candidate's work as sent
+
+
+def test_submitting_needs_a_level_and_a_written_justification_for_every_rubric_signal(
+    client: TestClient, round_: Round
+) -> None:
+    one_signal = {**card((2, 2)), "levels": {HUMAN[0]: 2}}
+    assert _put(client, round_, "reviewer", one_signal) == 422
+    blank = {**card((2, 2)), "justifications": {HUMAN[0]: "fine", HUMAN[1]: "   "}}
+    url = f"/api/v1/runs/{round_.run_id}/scorecards/mine"
+    refused = client.put(url, headers=round_.headers["reviewer"], json=blank)
+    assert refused.status_code == 422 and HUMAN[1] in refused.json()["error"]["message"]
+    assert _put(client, round_, "reviewer", {**blank, "submit": False}) == 200  # a draft may
+    assert _put(client, round_, "reviewer", card((2, 2))) == 200
+
+
+def test_the_redactor_replaces_name_email_and_name_parts_but_not_other_words(
+    session: Session, world: World
+) -> None:
+    candidate = session.get_one(Candidate, world.ids["candidate_id"])
+    hide = blind.redactor(candidate)
+    text = (
+        "ADA LOVELACE wrote this; ada.lovelace@example.org, ada.lovelace, Lovelace's adapter; "
+        "Ada  Lovelace said: use the adapter (ADA)"
+    )
+    assert hide(text) == (
+        f"{ALIAS} wrote this; {ALIAS}, {ALIAS}, {ALIAS}'s adapter; "
+        f"{ALIAS} said: use the adapter ({ALIAS})"
+    )
+    candidate.name = "Seán O'Brien"
+    assert blind.redactor(candidate).data("<p>Se\u00e1n O&#x27;Brien</p>".encode()) == (
+        f"<p>{ALIAS}</p>".encode()
+    )
+
+
+def test_the_scoring_sheet_is_blind_and_names_the_candidate_only_by_alias(
+    client: TestClient, round_: Round, services: Services, session: Session
+) -> None:
+    assert _put(client, round_, "second", card((4, 1))) == 200
+    reviewer = round_.principals["reviewer"]
+    sheet = scoring.sheet(
+        session=session, principal=reviewer, blobs=services.blobs, run_id=round_.run_id
+    )
+    assert sheet.alias == ALIAS and not sheet.sees_scores
+    assert [s.name for s in sheet.rubric] == list(HUMAN)
+    assert [lv.label for lv in sheet.rubric[0].levels][-1] == "Argues"
+    assert sheet.machine == [] and sheet.cards == [] and sheet.disagreements == []
+    shown = repr((sheet.material, sheet.history))
+    assert (
+        NAME not in shown and EMAIL not in shown and "Lovelace" not in shown and "Ada" not in shown
+    )
+    assert sheet.history is not None
+    assert [c["author"] for c in sheet.history["commits"]] == ["Proofwork kit", ALIAS]
+    assert any(ALIAS in line for _, line in sheet.history["diff"])
+
+    assert _put(client, round_, "reviewer", card((1, 2))) == 200
+    session.expire_all()
+    after = scoring.sheet(
+        session=session, principal=reviewer, blobs=services.blobs, run_id=round_.run_id
+    )
+    assert after.submitted and after.sees_scores
+    assert [s.name for s in after.machine] == ["production_readiness"]
+    assert [c.mine for c in after.cards] == [True, False]
+    # 1 against 4 on the first signal is flagged; 2 against 1 on the second is not.
+    assert [(d.signal, d.spread) for d in after.disagreements] == [(HUMAN[0], 3)]
+    assert after.alias == ALIAS  # still blind to the name: only the hiring team sees it
+
+
+def test_the_queue_lists_done_runs_with_rubric_signals_until_the_reviewer_submits(
+    client: TestClient, round_: Round, session: Session
+) -> None:
+    reviewer = round_.principals["reviewer"]
+    queued = scoring.queue(session=session, principal=reviewer)
+    # The world's own run has no rubric signals awaiting review: nothing to score there.
+    assert [(q.run_id, q.alias, q.draft) for q in queued] == [(round_.run_id, ALIAS, False)]
+    assert _put(client, round_, "reviewer", card((2, 2), submit=False)) == 200
+    assert scoring.queue(session=session, principal=reviewer)[0].draft
+    assert _put(client, round_, "reviewer", card((2, 2))) == 200
+    assert scoring.queue(session=session, principal=reviewer) == []
+    assert len(scoring.queue(session=session, principal=round_.principals["second"])) == 1
+
+
+def test_agreement_waits_for_two_reviewers_with_five_each_then_reads_alpha(
+    services: Services, round_: Round, world: World, session: Session
+) -> None:
+    candidate = session.get_one(Candidate, world.ids["candidate_id"])
+    runs = [round_.run_id] + [
+        scoreable_run(
+            session, services.blobs, candidate=candidate, assessment_id=world.ids["assessment_id"]
+        ).id
+        for _ in range(4)
+    ]
+    session.commit()
+    # Near agreement with variation: ordinal alpha is high.
+    levels = {"reviewer": [0, 1, 2, 3, 4], "second": [0, 1, 2, 4, 4]}
+    principals = round_.principals
+
+    def score(who: str, upto: int) -> None:
+        for run_id, level in list(zip(runs, levels[who], strict=True))[:upto]:
+            body = ScorecardIn.model_validate(card((level, level)))
+            service.save_scorecard(
+                session=session, principal=principals[who], run_id=run_id, data=body
+            )
+
+    owner = principals["owner"]
+    titles = {HUMAN[0]: "Business understanding"}
+    score("reviewer", 5)
+    score("second", 4)
+    waiting = agreement.agreement(
+        session=session, principal=owner, assessment_id=world.ids["assessment_id"], titles=titles
+    )
+    assert not waiting.ready and waiting.overall is None
+    assert "at least 2 reviewers have each scored at least 5" in waiting.missing
+    assert waiting.scored_by == [("Grace", 4), ("reviewer@acme.test", 5)]
+    service.save_scorecard(
+        session=session,
+        principal=principals["second"],
+        run_id=runs[4],
+        data=ScorecardIn.model_validate(card((4, 4))),
+    )
+    ready = agreement.agreement(
+        session=session, principal=owner, assessment_id=world.ids["assessment_id"], titles=titles
+    )
+    assert ready.ready and ready.missing == ""
+    assert [(a.name, a.title, a.units, a.reviewers) for a in ready.signals] == [
+        (HUMAN[0], "Business understanding", 5, 2),
+        (HUMAN[1], "Tradeoff reasoning", 5, 2),
+    ]
+    assert ready.overall is not None and ready.overall.units == 10
+    units = [[0, 0], [1, 1], [2, 2], [3, 4], [4, 4]]
+    assert ready.signals[0].value == pytest.approx(alpha(units, "ordinal"))
+    assert ready.signals[0].reading == "reliable" and (ready.signals[0].value or 0) > 0.9
+    assert ready.overall.value == pytest.approx(alpha(units + units, "ordinal"))
