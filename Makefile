@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# The pages' htmx and axe-core, from the npm registry at the versions web-assets pins.
+VENDOR := src/proofwork/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed-$(shell cat web-assets/package-lock.json | sha256sum | cut -c1-12)
 
 .PHONY: setup demo serve openapi test lint types unit bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR_STAMP)
 	@$(BIN)/proofwork setup
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
@@ -14,6 +17,10 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@rm -f $(VENV)/.installed-* && touch $@
+
+$(VENDOR_STAMP): web-assets/package-lock.json scripts/vendor-assets.sh
+	@scripts/vendor-assets.sh
+	@rm -f $(VENDOR)/.installed-* && touch $@
 
 demo: setup
 	@$(BIN)/python -m proofwork.demo
@@ -44,4 +51,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENDOR) web-assets/node_modules reports .pytest_cache .mypy_cache .ruff_cache

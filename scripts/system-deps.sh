@@ -7,6 +7,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium wrk postgresql redis-server; do
     have "$pkg" || need+=("$pkg")
 done
+# npm vendors the pages' front-end libraries (any npm on PATH will do, else Debian's).
+command -v npm >/dev/null || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

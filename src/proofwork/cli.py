@@ -472,13 +472,28 @@ def admin_create_user(
     org: Annotated[str, typer.Option("--org", help="Organisation name or id.")],
     role: Annotated[Role, typer.Option("--role", help=ROLE_HELP)],
     name: Annotated[str, typer.Option("--name", help="The user's name.")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Their password for the pages (at least 10 characters)."),
+    ] = None,
+    ask_password: Annotated[
+        bool, typer.Option("--ask-password", help="Prompt for their password (not echoed).")
+    ] = False,
 ) -> None:
-    """Add a user to an organisation with a role (or change their role)."""
+    """Add a user to an organisation with a role (or change their role); set a password to let
+    them sign in to the pages."""
     from proofwork.web import admin
+    from proofwork.web.pages.session import hash_password, password_problem
 
+    if ask_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password is not None and (problem := password_problem(password)):
+        fail(problem)
     with _admin_session() as session:
         found = admin.find_org(session=session, name_or_id=org)
         user = admin.create_user(session=session, org=found, email=email, role=role, name=name)
+        if password is not None:
+            user.password_hash = hash_password(password)
         console.print(f"user {user.email} is {role} of {found.name}: {user.id}", highlight=False)
 
 

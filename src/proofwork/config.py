@@ -71,6 +71,31 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A running run silent this long is claimed again."
     )
     max_attempts: int = Field(3, ge=1, description="Claims of one run before it fails.")
+    # The pages.
+    public_url: str = Field(
+        "",
+        description="The address people reach the pages at, for links in mails "
+        "(empty: the address of the request that sent the mail).",
+    )
+    session_hours: float = Field(12.0, gt=0, description="How long a sign-in lasts.")
+    sign_in_failures: int = Field(
+        5, ge=1, description="Failed sign-ins for one e-mail before it waits (per 15 minutes)."
+    )
+    sign_in_address_failures: int = Field(
+        20, ge=1, description="Failed sign-ins from one client address before it waits."
+    )
+    team_invite_hours: int = Field(
+        72, ge=1, description="How long a teammate's invitation link stays valid."
+    )
+    reminder_hours: float = Field(
+        24.0, gt=0, description="Remind a candidate this long before their invitation expires."
+    )
+    smtp_host: str = Field("", description="SMTP server for mail; empty: mail goes to the outbox.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str = Field("", description="SMTP user name (empty: no login).")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_from: str = Field("proofwork@localhost", description="Sender address of mails.")
+    smtp_starttls: bool = Field(True, description="Use STARTTLS when the server offers it.")
 
     def limits(self) -> Limits:
         """The default sandbox limits these settings describe."""

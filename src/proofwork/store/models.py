@@ -156,6 +156,8 @@ class User(Base):
     id: Mapped[str] = _id()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # argon2id hash; None: the user cannot sign in to the pages (API tokens only).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -403,3 +405,74 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = _created()
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's secret is kept as its sha256, and it expires."""
+
+    __tablename__ = "web_session"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[str] = _org()
+    created_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted per e-mail and per client address to slow guessing down."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (
+        Index("ix_sign_in_failure_email", "email", "created_at"),
+        Index("ix_sign_in_failure_address", "address", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class TeamInvite(Base):
+    """An owner's invitation of a teammate by e-mail: a single-use expiring link (hashed)."""
+
+    __tablename__ = "team_invite"
+    id: Mapped[str] = _id()
+    org_id: Mapped[str] = _org()
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Mail(Base):
+    """A mail the service sent (SMTP) or keeps in the outbox for owners to pass on."""
+
+    __tablename__ = "mail"
+    __table_args__ = (Index("ix_mail_org_time", "org_id", "created_at"),)
+    id: Mapped[str] = _id()
+    org_id: Mapped[str] = _org()
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(2000), default="")
+    # "outbox" (no SMTP configured), "sent" or "failed" (with the error).
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class InvitationReminder(Base):
+    """The reminder sent before an invitation's deadline: at most one per invitation."""
+
+    __tablename__ = "invitation_reminder"
+    invitation_id: Mapped[str] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent_at: Mapped[dt.datetime] = _created()

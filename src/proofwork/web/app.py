@@ -21,7 +21,7 @@ from proofwork.jobs import distributed
 from proofwork.jobs.embedded import EmbeddedWorkers
 from proofwork.store import BlobStore, blob_store, engine_for, session_factory
 from proofwork.store.database import READ_ONLY, head_revision
-from proofwork.web import errors
+from proofwork.web import errors, pages
 from proofwork.web.assessments import endpoints as assessments
 from proofwork.web.candidates import endpoints as candidates
 from proofwork.web.invitations import endpoints as invitations
@@ -113,6 +113,7 @@ def create_app(services: Services | None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(api_router())
+    pages.install(app)
     return app
 
 

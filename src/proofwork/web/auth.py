@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "decisions:read": HIRING,
     "decisions:write": HIRING,
     "webhooks:manage": frozenset({Role.OWNER}),
+    # The pages' own: teammates and the outbox are the owner's, the audit log the hiring team's.
+    "team:manage": frozenset({Role.OWNER}),
+    "outbox:read": frozenset({Role.OWNER}),
+    "audit:read": HIRING,
 }
 
 TOKEN_PREFIX, INVITATION_PREFIX = "pw_", "pwi_"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -71,26 +72,51 @@ def _field(error: dict[str, Any]) -> FieldProblem:
     return FieldProblem(location=location, message=str(error.get("msg", "invalid")))
 
 
+# The pages answer errors with an HTML page: `app.state.page_error(request, status, message)`
+# renders one, or returns None when the request is the API's.
+PageErrorHook = Callable[[Request, int, str], Response | None]
+
+
+def _page(request: Request, status: int, message: str) -> Response | None:
+    hook: PageErrorHook | None = getattr(request.app.state, "page_error", None)
+    return hook(request, status, message) if hook else None
+
+
+PAGE_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This page cannot be used that way.",
+}
+
+
 def install(app: FastAPI) -> None:
-    """Route every error through the one body shape."""
+    """Route every error through the one body shape (an HTML page outside the API)."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _body(exc.status, exc.code, exc.message)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        message = exc.message[:1].upper() + exc.message[1:] + "."
+        return _page(request, exc.status, message) or _body(exc.status, exc.code, exc.message)
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return _body(exc.status_code, CODES.get(exc.status_code, "error"), str(exc.detail))
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        message = PAGE_MESSAGES.get(exc.status_code, str(exc.detail))
+        return _page(request, exc.status_code, message) or _body(
+            exc.status_code, CODES.get(exc.status_code, "error"), str(exc.detail)
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         fields = [_field(e) for e in exc.errors()]
-        return _body(422, "invalid", "the request does not match the API; see fields", fields)
+        listed = "; ".join(f"{f.location.split('.')[-1]}: {f.message}" for f in fields)
+        page = _page(request, 400, f"Some of what was sent is not right ({listed}).")
+        return page or _body(
+            422, "invalid", "the request does not match the API; see fields", fields
+        )
 
     @app.exception_handler(Exception)
-    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+    async def _internal(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return _body(500, "internal", "the service failed on this request; it was logged")
+        page = _page(request, 500, "The service failed on this request; it was logged.")
+        return page or _body(500, "internal", "the service failed on this request; it was logged")
 
 
 # Errors are JSON even on routes that answer HTML or a stream, so the media type is explicit.
