@@ -44,6 +44,7 @@ class QueueItem:
     run_id: str
     alias: str
     assessment: str
+    finished: str  # when its run ended, "YYYY-MM-DD HH:MM" UTC
     signals: list[str]
     draft: bool
 
@@ -73,7 +74,8 @@ def queue(*, session: Session, principal: Principal) -> list[QueueItem]:
         wanted = human_signals(run.summary)
         if run.id not in done and wanted:
             names = [str(s.get("title") or s["name"]) for s in wanted]
-            items.append(QueueItem(run.id, alias, title, names, run.id in drafts))
+            ended = run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else ""
+            items.append(QueueItem(run.id, alias, title, ended, names, run.id in drafts))
     return items[:QUEUE_LIMIT]
 
 
@@ -201,5 +203,49 @@ def disagreements(found: list[CardView], rubric: list[SignalView]) -> list[Disag
     for name in names:
         levels = {c.reviewer: c.levels[name] for c in found if name in c.levels}
         if len(levels) >= 2 and max(levels.values()) - min(levels.values()) >= DISAGREEMENT:
-            flagged.append(Disagreement(name, titles.get(name, name), levels))
+            title = titles.get(name) or name.replace("_", " ").capitalize()
+            flagged.append(Disagreement(name, title, levels))
     return flagged
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A submission whose reviewers disagree by two levels or more on some signal."""
+
+    run_id: str
+    alias: str
+    disagreements: list[Disagreement]
+
+
+def calibrations(
+    *, session: Session, principal: Principal, assessment_id: str
+) -> list[Calibration]:
+    """The assessment's submissions flagged for a calibration discussion: for the hiring team
+    all of them, for a blind reviewer those whose scorecard they have submitted."""
+    rows = session.execute(
+        select(Scorecard, User.name, User.email, Candidate.alias)
+        .join(User, User.id == Scorecard.reviewer_id)
+        .join(Run, Run.id == Scorecard.run_id)
+        .join(Submission, Submission.id == Run.submission_id)
+        .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
+        .where(
+            Scorecard.org_id == principal.org_id,
+            Submission.assessment_id == assessment_id,
+            Scorecard.submitted_at.is_not(None),
+        )
+        .order_by(Scorecard.run_id, Scorecard.submitted_at)
+    ).all()
+    by_run: dict[str, list[CardView]] = {}
+    aliases: dict[str, str] = {}
+    for card, name, email, alias in rows:
+        mine = card.reviewer_id == principal.user_id
+        view = CardView(name or email, dict(card.levels), dict(card.justifications), mine)
+        by_run.setdefault(card.run_id, []).append(view)
+        aliases[card.run_id] = alias or "Unnamed submission"
+    flagged = []
+    for run_id, found in by_run.items():
+        if blind.scores_blind(principal) and not any(c.mine for c in found):
+            continue
+        if disagreeing := disagreements(found, []):
+            flagged.append(Calibration(run_id, aliases[run_id], disagreeing))
+    return sorted(flagged, key=lambda c: c.alias)

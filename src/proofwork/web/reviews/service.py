@@ -29,7 +29,8 @@ def save_scorecard(
     if card is not None and card.submitted_at is not None:
         raise ApiError(409, "this scorecard was submitted; it can no longer change")
     if data.submit:
-        check_complete(data, [s["name"] for s in human_signals(run.summary)])
+        wanted = {s["name"]: str(s.get("title") or s["name"]) for s in human_signals(run.summary)}
+        check_complete(data, wanted)
     if card is None:
         card = Scorecard(org_id=principal.org_id, run_id=run.id, reviewer_id=principal.user_id)
         session.add(card)
@@ -47,14 +48,18 @@ def save_scorecard(
     return card
 
 
-def check_complete(data: ScorecardIn, signals: list[str]) -> None:
+def check_complete(data: ScorecardIn, signals: dict[str, str]) -> None:
     """422 unless the scorecard gives a level and a written justification for every signal
-    (the run's human-scored signals, when its summary names them)."""
-    unscored = [name for name in signals if name not in data.levels]
+    (`signals`: the run's human-scored signals by name, with their titles, when known)."""
+    unscored = [title for name, title in signals.items() if name not in data.levels]
     if unscored or not data.levels:
         missing = ", ".join(unscored) or "any signal"
         raise ApiError(422, f"to submit, give a level for {missing}; or save a draft")
-    bare = [name for name in data.levels if not data.justifications.get(name, "").strip()]
+    bare = [
+        signals.get(name, name)
+        for name in data.levels
+        if not data.justifications.get(name, "").strip()
+    ]
     if bare:
         named = ", ".join(bare)
         raise ApiError(422, f"to submit, write why you chose each level: none for {named}")
