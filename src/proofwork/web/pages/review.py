@@ -30,8 +30,9 @@ router = APIRouter()
 Scorer = Annotated[Principal, Depends(require_page("scorecards:write"))]
 Reader = Annotated[Principal, Depends(require_page("scorecards:read"))]
 
-add_nav("Review", "/review", "scorecards:write", order=40)
-add_nav("Agreement", "/agreement", "scorecards:read", order=45)
+# After the hiring pages and Team: signing in takes an owner there, a reviewer to the queue.
+add_nav("Review", "/review", "scorecards:write", order=82)
+add_nav("Agreement", "/agreement", "scorecards:read", order=83)
 
 
 def _page_error(exc: ApiError) -> PageError:
