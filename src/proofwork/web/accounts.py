@@ -98,14 +98,13 @@ def retry_after(session: Session, settings: Settings, *, email: str, address: st
 
 def sign_in(
     *, session: Session, settings: Settings, email: str, password: str, address: str
-) -> Member:
-    """The member these credentials sign in, or AccountError (429 while rate-limited)."""
+) -> Member | None:
+    """The member these credentials sign in; None (the failure recorded) when they are wrong;
+    AccountError(429) while this e-mail or address must wait."""
     email = normalise_email(email)
     wait = retry_after(session, settings, email=email, address=address)
     if wait:
-        raise AccountError(
-            "too many failed sign-ins", status=429, retry_after=wait
-        )  # fmt: skip
+        raise AccountError("too many failed sign-ins", status=429, retry_after=wait)
     user = session.scalar(select(User).where(User.email == email))
     member = None
     if password_matches(user.password_hash if user else None, password) and user is not None:
@@ -114,10 +113,9 @@ def sign_in(
         )
     if user is None or member is None:
         session.add(SignInFailure(email=email, address=address))
-        session.execute(
-            delete(SignInFailure).where(SignInFailure.created_at < utcnow() - FAILURE_WINDOW)
-        )
-        raise AccountError("the e-mail or the password is not right", status=400)
+        stale = SignInFailure.created_at < utcnow() - FAILURE_WINDOW
+        session.execute(delete(SignInFailure).where(stale))
+        return None
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))
     return Member(user.id, member.org_id)
 

@@ -25,6 +25,7 @@ from proofwork.web import errors, pages
 from proofwork.web.assessments import endpoints as assessments
 from proofwork.web.candidates import endpoints as candidates
 from proofwork.web.invitations import endpoints as invitations
+from proofwork.web.reminders import remind_forever
 from proofwork.web.reviews import endpoints as reviews
 from proofwork.web.runs import endpoints as runs
 from proofwork.web.submissions import endpoints as submissions
@@ -94,10 +95,15 @@ def create_app(services: Services | None) -> FastAPI:
                 daemon=True, name="webhooks",
             )  # fmt: skip
             sender.start()
+        reminders = threading.Thread(
+            target=remind_forever, args=(services, stop), daemon=True, name="reminders"
+        )
+        reminders.start()
         try:
             yield
         finally:
             stop.set()
+            reminders.join()
             if services.workers is not None and loop is not None:
                 services.workers.wake.set()
                 loop.join()

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from proofwork.store.database import read_only, unit_of_work
 from proofwork.store.models import Role
-from proofwork.web import accounts, mail
+from proofwork.web import accounts, audit, mail
 from proofwork.web.accounts import AccountError
 from proofwork.web.auth import Principal
 from proofwork.web.deps import services
@@ -27,9 +27,12 @@ router = APIRouter()
 FormText = Annotated[str, Form()]
 TeamManager = Annotated[Principal, Depends(require_page("team:manage"))]
 OutboxReader = Annotated[Principal, Depends(require_page("outbox:read"))]
+AuditReader = Annotated[Principal, Depends(require_page("audit:read"))]
 
 add_nav("Team", "/team", "team:manage", order=80)
 add_nav("Outbox", "/outbox", "outbox:read", order=85)
+add_nav("Audit log", "/audit", "audit:read", order=90)
+AUDIT_PAGE = 50
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -87,12 +90,19 @@ def sign_in(
                 session=session, settings=found.settings, email=email, password=password,
                 address=client_address(request),
             )  # fmt: skip
-            start_session(session, response, request, user_id=member.user_id, org_id=member.org_id)
+            if member is not None:
+                start_session(
+                    session, response, request, user_id=member.user_id, org_id=member.org_id
+                )
     except AccountError as exc:
-        if exc.status == 429:
-            return _rate_limited(request, exc.retry_after)
-        context = {"next": target, "email": email, "problem": exc.message}
-        return render(request, "account/sign_in.html", context, status_code=exc.status)
+        return _rate_limited(request, exc.retry_after)
+    if member is None:
+        context = {
+            "next": target,
+            "email": email,
+            "problem": "the e-mail or the password is not right",
+        }
+        return render(request, "account/sign_in.html", context, status_code=400)
     return response
 
 
@@ -257,3 +267,23 @@ def outbox_page(request: Request, principal: OutboxReader) -> Response:
         mails = mail.recent(session, principal.org_id)
     context = {"mails": mails, "smtp": bool(found.settings.smtp_host)}
     return render(request, "account/outbox.html", context)
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    principal: AuditReader,
+    type: str = "",
+    before: int | None = None,
+) -> Response:
+    """Who did what when, newest first, a page at a time, filtered by the kind of object."""
+    with read_only(services(request).read_factory) as session:
+        events, next_before = audit.entries(
+            session, principal.org_id, object_type=type, before=before, limit=AUDIT_PAGE
+        )
+        kinds = audit.object_types(session, principal.org_id)
+    context = {
+        "events": events, "kinds": kinds, "chosen": type, "next_before": next_before,
+        "paged": before is not None,
+    }  # fmt: skip
+    return render(request, "account/audit.html", context)
