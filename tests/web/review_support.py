@@ -73,10 +73,16 @@ def report(name: str, email: str) -> dict[str, Any]:
 
 
 def scoreable_run(
-    session: Session, blobs: BlobStore, *, candidate: Candidate, assessment_id: str
+    session: Session,
+    blobs: BlobStore,
+    *,
+    candidate: Candidate,
+    assessment_id: str,
+    body: dict[str, Any] | None = None,
 ) -> Run:
-    """A done run of a new submission by the candidate on the assessment, report stored."""
-    body = report(candidate.name, candidate.email)
+    """A done run of a new submission by the candidate on the assessment, its report stored
+    (`body`, else `report()` of the candidate)."""
+    body = body or report(candidate.name, candidate.email)
     archive = blobs.put(session, [candidate.id.encode() + utcnow().isoformat().encode()])
     submission = Submission(
         org_id=candidate.org_id,

@@ -3,16 +3,23 @@ submitting their scorecard, names replaced by the alias, disagreements, agreemen
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from review_support import HUMAN, card, scoreable_run
+from review_support import HUMAN, card, report, scoreable_run
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_support import EMAIL, NAME, World
 
+from proofwork import history
 from proofwork.analysis.agreement import alpha
-from proofwork.store.models import Candidate, Organisation, Role
+from proofwork.engine import review_material
+from proofwork.store.models import Candidate, Organisation, Role, User
 from proofwork.web import admin
 from proofwork.web.app import Services
 from proofwork.web.auth import Principal
@@ -237,3 +244,67 @@ def test_agreement_waits_for_two_reviewers_with_five_each_then_reads_alpha(
     assert ready.signals[0].value == pytest.approx(alpha(units, "ordinal"))
     assert ready.signals[0].reading == "reliable" and (ready.signals[0].value or 0) > 0.9
     assert ready.overall.value == pytest.approx(alpha(units + units, "ordinal"))
+
+
+def _git(folder: Path, *args: str, author: str = "", when: str = "") -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(folder), "GIT_CONFIG_NOSYSTEM": "1"}
+    if when:
+        env |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    if author:
+        name, email = author.split(" <")
+        env |= {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">")}
+        env |= {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">")}
+    subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True)
+
+
+def test_a_real_history_and_decisions_file_reach_the_reviewer_under_the_alias(
+    tmp_path: Path, services: Services, world: World, session: Session
+) -> None:
+    starter, work = tmp_path / "starter", tmp_path / "work"
+    starter.mkdir()
+    (starter / "app.py").write_text("def create():\n    pass\n")
+    shutil.copytree(starter, work)
+    _git(work, "init", "-q", "-b", "main")
+    _git(work, "add", ".")
+    _git(
+        work,
+        "commit",
+        "-qm",
+        "starter",
+        author=f"Proofwork kit <{history.KIT_EMAIL}>",
+        when="2026-01-05T09:00:00Z",
+    )
+    (work / "DECISIONS.md").write_text(f"# Decisions\n\nSigned: {NAME} ({EMAIL})\n")
+    (work / "app.py").write_text(f"def create():\n    # {NAME.split()[1]}: retries are safe\n")
+    _git(work, "add", ".")
+    _git(
+        work,
+        "commit",
+        "-qm",
+        f"{NAME.split()[0]} adds keys",
+        author=f"{NAME} <{EMAIL}>",
+        when="2026-01-05T11:00:00Z",
+    )
+    # What the engine puts in a report: the history section and the review material.
+    found = history.read(work, 240, starter)
+    material = review_material(work, None)
+    assert NAME in found["commits"][1]["author"] and NAME in material["DECISIONS.md"]
+    candidate = session.get_one(Candidate, world.ids["candidate_id"])
+    body = {**report(NAME, EMAIL), "history": found, "review": material}
+    run = scoreable_run(
+        session, services.blobs, candidate=candidate, assessment_id=world.ids["assessment_id"],
+        body=body,
+    )  # fmt: skip
+    session.commit()
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@acme.test"))
+    assert reviewer is not None
+    principal = Principal(candidate.org_id, Role.REVIEWER, user_id=reviewer.id)
+    sheet = scoring.sheet(session=session, principal=principal, blobs=services.blobs, run_id=run.id)
+    shown = repr((sheet.material, sheet.history))
+    for secret in (NAME, EMAIL, "Lovelace", "Ada"):
+        assert secret not in shown
+    assert sheet.material["DECISIONS.md"] == f"# Decisions\n\nSigned: {ALIAS} ({ALIAS})\n"
+    assert sheet.history is not None
+    assert [c["author"] for c in sheet.history["commits"]] == ["Proofwork kit", ALIAS]
+    assert f"{ALIAS} adds keys" in [c["subject"] for c in sheet.history["commits"]]
+    assert ("add", f"+    # {ALIAS}: retries are safe") in sheet.history["diff"]
