@@ -4,7 +4,7 @@ set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium wrk postgresql redis-server; do
+for pkg in bubblewrap util-linux git python3 python3-venv python3-dev chromium poppler-utils wrk postgresql redis-server; do
     have "$pkg" || need+=("$pkg")
 done
 # npm vendors the pages' front-end libraries (any npm on PATH will do, else Debian's).

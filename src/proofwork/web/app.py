@@ -25,6 +25,7 @@ from proofwork.web import errors, pages
 from proofwork.web.assessments import endpoints as assessments
 from proofwork.web.candidates import endpoints as candidates
 from proofwork.web.invitations import endpoints as invitations
+from proofwork.web.portal import git_http
 from proofwork.web.reminders import remind_forever
 from proofwork.web.reviews import endpoints as reviews
 from proofwork.web.runs import endpoints as runs
@@ -120,6 +121,7 @@ def create_app(services: Services | None) -> FastAPI:
     errors.install(app)
     app.include_router(api_router())
     pages.install(app)
+    app.include_router(git_http.router)
     return app
 
 

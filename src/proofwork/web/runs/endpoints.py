@@ -1,23 +1,18 @@
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from proofwork.store.database import read_only
 from proofwork.store.models import Run, RunState
 from proofwork.web.auth import Principal, require
 from proofwork.web.deps import ServicesDep, SessionDep, services
 from proofwork.web.pagination import Page, page
 from proofwork.web.runs import repository, service
-from proofwork.web.runs.schemas import RunCreate, RunEventOut, RunOut
+from proofwork.web.runs.events import event_stream
+from proofwork.web.runs.schemas import RunCreate, RunOut
 from proofwork.web.submissions.service import get_submission
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -143,31 +138,5 @@ def run_events(
     session.close()  # the stream may last minutes: hold no connection or lock meanwhile
     factory = services(request).factory
     return StreamingResponse(
-        _event_stream(factory, run_id, last_event_id, wait_s), media_type="text/event-stream"
+        event_stream(factory, run_id, last_event_id, wait_s), media_type="text/event-stream"
     )
-
-
-def _poll(
-    factory: sessionmaker[Session], run_id: str, after: int
-) -> tuple[list[RunEventOut], bool]:
-    with read_only(factory) as session:
-        events = [RunEventOut.model_validate(e) for e in repository.events(session, run_id, after)]
-        run = session.get(Run, run_id)
-        return events, run is None or run.state.finished
-
-
-async def _event_stream(
-    factory: sessionmaker[Session], run_id: str, after: int, wait_s: float
-) -> AsyncIterator[str]:
-    deadline = time.monotonic() + wait_s
-    while True:
-        events, finished = await run_in_threadpool(_poll, factory, run_id, after)
-        for event in events:
-            after = event.id
-            data = json.dumps(event.model_dump(mode="json"))
-            yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
-        if (finished and not events) or time.monotonic() >= deadline:
-            yield "event: end\ndata: {}\n\n"
-            return
-        if not events:
-            await asyncio.sleep(0.5)

@@ -1,0 +1,212 @@
+"""Pushing a submission with the `git` command line to an invitation's remote on a live server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from proofwork import store
+from proofwork.config import load_settings
+from proofwork.store.models import (
+    Assessment,
+    Candidate,
+    Invitation,
+    InvitationState,
+    Run,
+    RunState,
+    Submission,
+    utcnow,
+)
+from proofwork.web import admin
+from proofwork.web.app import Services, build_services, create_app
+from proofwork.web.auth import INVITATION_PREFIX, hash_secret, new_secret
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Services]]:
+    home = tmp_path_factory.mktemp("home")
+    settings = load_settings(home=Path(home), max_bytes=8 * 1024 * 1024)
+    engine = store.engine_for(settings)
+    store.upgrade(engine)
+    engine.dispose()
+    services = build_services(settings, worker_cores=0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", services
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def base_url(live: tuple[str, Services]) -> str:
+    return live[0]
+
+
+@pytest.fixture
+def store_factory(live: tuple[str, Services]) -> sessionmaker[Session]:
+    return live[1].factory
+
+
+@pytest.fixture
+def live_services(live: tuple[str, Services]) -> Services:
+    return live[1]
+
+
+@dataclass
+class Invited:
+    token: str
+    invitation_id: str
+
+
+def _invite(
+    factory: sessionmaker[Session], pack: str | None, *, expires_in: dt.timedelta, state: str
+) -> Invited:
+    with factory() as session:
+        org = admin.create_org(session=session, name=f"Acme {new_secret('')[:8]}")
+        assessment = Assessment(
+            org_id=org.id, title="Ledger round", pack_id=pack, time_box_minutes=180
+        )
+        candidate = Candidate(org_id=org.id, name="Grace", email="g@example.org", alias="C-1")
+        session.add_all([assessment, candidate])
+        session.flush()
+        secret = new_secret(INVITATION_PREFIX)
+        invitation = Invitation(
+            org_id=org.id,
+            assessment_id=assessment.id,
+            candidate_id=candidate.id,
+            token_hash=hash_secret(secret),
+            expires_at=utcnow() + expires_in,
+            state=InvitationState(state),
+        )
+        session.add(invitation)
+        session.commit()
+        return Invited(secret, invitation.id)
+
+
+def _git(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Grace",
+        "GIT_AUTHOR_EMAIL": "g@example.org",
+        "GIT_COMMITTER_NAME": "Grace",
+        "GIT_COMMITTER_EMAIL": "g@example.org",
+    }
+    done = subprocess.run(
+        ["git", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def open_invitation(store_factory: sessionmaker[Session]) -> Invited:
+    return _invite(store_factory, "sales-ledger", expires_in=dt.timedelta(days=2), state="pending")
+
+
+def test_a_pushed_branch_becomes_a_queued_run(
+    base_url: str,
+    store_factory: sessionmaker[Session],
+    live_services: Services,
+    open_invitation: Invited,
+    tmp_path: Path,
+) -> None:
+    remote = f"{base_url}/i/{open_invitation.token}/repo.git"
+    _git("clone", "--quiet", remote, "work", cwd=tmp_path)
+    work = tmp_path / "work"
+    assert (work / "selfcheck.py").is_file()  # the clone is the pack's starter
+    (work / "DECISIONS.md").write_text("# Decisions\n\nKept the money in Decimal.\n")
+    _git("add", "DECISIONS.md", cwd=work)
+    _git("commit", "--quiet", "-m", "Explain the decisions", cwd=work)
+    head = _git("rev-parse", "HEAD", cwd=work).stdout.strip()
+
+    pushed = _git("push", "origin", "HEAD:refs/heads/solution", cwd=work)
+
+    assert "queued for grading" in pushed.stderr
+    assert f"/i/{open_invitation.token}/status" in pushed.stderr
+    with store_factory() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.invitation_id == open_invitation.invitation_id)
+        ).one()
+        run = session.scalars(select(Run).where(Run.submission_id == submission.id)).one()
+        invitation = session.get_one(Invitation, open_invitation.invitation_id)
+        assert run.state == RunState.QUEUED
+        assert run.challenge == "sales-ledger"
+        assert invitation.state == InvitationState.SUBMITTED
+        assert submission.filename == "solution.bundle"
+        stored = tmp_path / "stored.bundle"
+        stored.write_bytes(live_services.blobs.read(session, submission.sha256))
+    heads = _git("bundle", "list-heads", str(stored), cwd=tmp_path).stdout
+    assert f"{head} refs/heads/solution" in heads
+
+    again = _git("push", "origin", "HEAD:refs/heads/second", cwd=work, check=False)
+    assert again.returncode != 0
+    assert "already received" in again.stderr
+
+
+def test_a_wrong_token_is_refused(base_url: str, tmp_path: Path) -> None:
+    wrong = new_secret(INVITATION_PREFIX)
+    done = _git("ls-remote", f"{base_url}/i/{wrong}/repo.git", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "not known" in done.stderr
+
+
+def test_an_expired_or_revoked_invitation_is_refused(
+    base_url: str, store_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    expired = _invite(store_factory, None, expires_in=-dt.timedelta(hours=1), state="pending")
+    revoked = _invite(store_factory, None, expires_in=dt.timedelta(days=1), state="revoked")
+    for invited, words in ((expired, "expired"), (revoked, "withdrew")):
+        done = _git(
+            "ls-remote", f"{base_url}/i/{invited.token}/repo.git", cwd=tmp_path, check=False
+        )
+        assert done.returncode != 0
+        assert words in done.stderr
+        assert "410" in done.stderr
+
+
+def test_a_push_the_intake_refuses_fails_and_leaves_the_remote_unchanged(
+    base_url: str, store_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    invited = _invite(store_factory, None, expires_in=dt.timedelta(days=1), state="pending")
+    remote = f"{base_url}/i/{invited.token}/repo.git"
+    work = tmp_path / "work"
+    _git("init", "--quiet", "--initial-branch=main", str(work), cwd=tmp_path)
+    (work / "link").symlink_to("/etc/passwd")
+    _git("add", "link", cwd=work)
+    _git("commit", "--quiet", "-m", "A link out of the tree", cwd=work)
+
+    done = _git("push", remote, "main", cwd=work, check=False)
+
+    assert done.returncode != 0
+    assert "Proofwork refused this push" in done.stderr
+    assert _git("ls-remote", remote, cwd=tmp_path).stdout.strip() == ""
+    with store_factory() as session:
+        kept = select(Submission).where(Submission.invitation_id == invited.invitation_id)
+        assert session.scalars(kept).all() == []
+        assert session.get_one(Invitation, invited.invitation_id).state == InvitationState.PENDING
