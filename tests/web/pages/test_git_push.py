@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
+from pages_support import LiveServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from proofwork import store
-from proofwork.config import load_settings
 from proofwork.store.models import (
     Assessment,
     Candidate,
@@ -30,48 +25,33 @@ from proofwork.store.models import (
     utcnow,
 )
 from proofwork.web import admin
-from proofwork.web.app import Services, build_services, create_app
+from proofwork.web.app import Services
 from proofwork.web.auth import INVITATION_PREFIX, hash_secret, new_secret
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Services]]:
-    home = tmp_path_factory.mktemp("home")
-    settings = load_settings(home=Path(home), max_bytes=8 * 1024 * 1024)
-    engine = store.engine_for(settings)
-    store.upgrade(engine)
-    engine.dispose()
-    services = build_services(settings, worker_cores=0)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    server.should_exit = True
-    thread.join(10)
+def server(
+    live_server_factory: Callable[..., LiveServer], tmp_path_factory: pytest.TempPathFactory
+) -> LiveServer:
+    """A server without workers (the run stays queued), its git remotes in a folder of its own."""
+    return live_server_factory(worker_cores=0, home=tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
-def base_url(live: tuple[str, Services]) -> str:
-    return live[0]
+def base_url(server: LiveServer) -> str:
+    return server.url
 
 
 @pytest.fixture
-def store_factory(live: tuple[str, Services]) -> sessionmaker[Session]:
-    return live[1].factory
+def store_factory(server: LiveServer) -> sessionmaker[Session]:
+    return server.services.factory
 
 
 @pytest.fixture
-def live_services(live: tuple[str, Services]) -> Services:
-    return live[1]
+def live_services(server: LiveServer) -> Services:
+    return server.services
 
 
 @dataclass
@@ -133,6 +113,7 @@ def test_a_pushed_branch_becomes_a_queued_run(
     base_url: str,
     store_factory: sessionmaker[Session],
     live_services: Services,
+    server: LiveServer,
     open_invitation: Invited,
     tmp_path: Path,
 ) -> None:
@@ -162,6 +143,9 @@ def test_a_pushed_branch_becomes_a_queued_run(
         stored = tmp_path / "stored.bundle"
         stored.write_bytes(live_services.blobs.read(session, submission.sha256))
     heads = _git("bundle", "list-heads", str(stored), cwd=tmp_path).stdout
+    assert not (
+        server.services.settings.home / "git" / f"{open_invitation.invitation_id}.git"
+    ).exists()
     assert f"{head} refs/heads/solution" in heads
 
     again = _git("push", "origin", "HEAD:refs/heads/second", cwd=work, check=False)

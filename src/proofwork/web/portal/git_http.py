@@ -152,3 +152,5 @@ def _submit(request: Request, token: str, repo: Path, push: git_remote.Push) -> 
                 seen_file=True,
             )
             receive_submission(services_of(request), token, upload)
+    # Kept now as the submission's blob; the invitation takes no further push.
+    git_remote.discard(repo)

@@ -132,6 +132,12 @@ def restore(repo: Path, before: dict[str, str], after: dict[str, str]) -> None:
             _git(["update-ref", "-d", ref, sha], repo)
 
 
+def discard(repo: Path) -> None:
+    """Remove the repository (its content lives on as a submission)."""
+    with _LOCK:
+        shutil.rmtree(repo, ignore_errors=True)
+
+
 def bundle(repo: Path, push: Push, target: Path) -> Path:
     """The pushed branch with its history as a git bundle file at `target`."""
     _git(["bundle", "create", "--quiet", str(target), push.ref], repo)
