@@ -19,6 +19,7 @@ from proofwork.challenges import Pack, discover
 from proofwork.challenges.kit import build_kit
 from proofwork.cli import app
 from proofwork.config import Settings
+from proofwork.engine import GradeRequest, grade
 from proofwork.harness.checks import load_checks, load_helpers
 from proofwork.probes import default_registry
 from proofwork.probes.base import not_applicable
@@ -82,6 +83,16 @@ def test_a_large_day_is_streamed_to_disk(data: Any, tmp_path: Path) -> None:
     lines = (tmp_path / "web-2026-06-01.csv").read_text().splitlines()
     assert len(lines) == 2_001
     assert sum(totals.values()) > 0
+
+
+def test_the_scale_day_is_several_times_larger_than_the_memory_limit(
+    pack: Pack, data: Any, tmp_path: Path
+) -> None:
+    sample = 20_000
+    data.write_large(tmp_path, pack.spec.job.hidden_seed, sample)
+    per_row = (tmp_path / "web-2026-06-01.csv").stat().st_size / sample
+    day_bytes = per_row * pack.spec.job.scale_rows
+    assert day_bytes >= 4 * pack.spec.job.scale_memory_mib * 1024 * 1024
 
 
 def test_service_probes_say_they_do_not_apply_to_a_job(pack: Pack) -> None:
@@ -229,3 +240,42 @@ def test_operability_of_a_job_is_read_from_the_other_probes_runs() -> None:
     ]
     quiet = {**seen, "job.structured_logs_percent": 100.0, "scale.longest_silence_s": 2.0}
     assert operability_findings(operability_metrics(quiet, refused_ok=True)) == []
+
+
+WRITER = Path(__file__).parent / "fixtures" / "jobs" / "writer" / "writer.py"
+
+
+def _graded_writer(root: Path, settings: Settings, flags: str) -> Any:
+    """The durability probe's evidence on the writer job (tests/fixtures/jobs/writer)."""
+    root.mkdir()
+    shutil.copy(WRITER, root / "writer.py")
+    run = f"python writer.py --input $INPUT_DIR --output $OUTPUT_DIR --date $DATE {flags}"
+    (root / "proofwork.toml").write_text(f'[job]\nrun = "{run.strip()}"\n')
+    request = GradeRequest(
+        source=root, settings=settings, challenge="sales-ledger", probes=["durability"]
+    )
+    (evidence,) = [e for e in grade(request).evidence if e.probe == "durability"]
+    return evidence
+
+
+@pytest.mark.slow
+def test_durability_catches_a_job_that_writes_its_output_in_place(
+    settings: Settings, tmp_path: Path
+) -> None:
+    evidence = _graded_writer(tmp_path / "in-place", settings, "--in-place")
+    metrics = evidence.metrics
+    assert metrics["durability.clean_ok"] is True and metrics["durability.kills"] == 4
+    assert metrics["durability.half_written"] >= 1
+    torn = [f for f in evidence.findings if f.rule == "durability.half_written"]
+    assert torn and "digest.csv" in torn[0].message
+
+
+@pytest.mark.slow
+def test_durability_finds_nothing_torn_when_a_job_renames_a_finished_file_into_place(
+    settings: Settings, tmp_path: Path
+) -> None:
+    evidence = _graded_writer(tmp_path / "atomic", settings, "")
+    metrics = evidence.metrics
+    assert metrics["durability.clean_ok"] is True and metrics["durability.kills"] == 4
+    assert metrics["durability.half_written"] == 0 and metrics["durability.changed"] == 0
+    assert not [f for f in evidence.findings if f.rule.startswith("durability.")]
