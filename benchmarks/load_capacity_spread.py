@@ -3,17 +3,21 @@
 The issue's target: graded five times, the orders-api reference's `load.relative_capacity`
 varies by less than ±10%. Each grade here is a real one (intake, sandbox, the pack's runtime)
 with the load probe alone (every probe with `--all-probes`, which also requires the signal
-levels to stay the same); the reference figure it divides by is the one kept for this machine
-(measured by the first grade when none is kept, as a real grade would). Prints every grade's
-figures and the largest deviation from their mean.
+levels to stay the same); the reference figure it divides by is the median of three runs of
+the reference measured by the first grade, its own run among them, as a real grade does when
+none is kept (the figure kept before is set aside first, so the reference is measured under the
+same conditions as the grades; `--reuse-kept` keeps it). Prints every grade's figures and the
+largest deviation from their mean.
 
     .venv/bin/python benchmarks/load_capacity_spread.py [--grades 5] [--steps] [--all-probes]
+        [--reuse-kept]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -21,6 +25,7 @@ import time
 from proofwork.challenges import discover
 from proofwork.config import load_settings
 from proofwork.engine import GradeRequest, grade
+from proofwork.probes import capacity
 from proofwork.probes.load import read_plan
 
 TARGET_DEVIATION = 0.10
@@ -36,10 +41,15 @@ def main() -> int:
         action="store_true",
         help="grade with every probe and also require the signal levels not to change",
     )
+    parser.add_argument("--reuse-kept", action="store_true", help="keep the kept reference figure")
     args = parser.parse_args()
     settings = load_settings()
     pack = discover(settings.challenges_path).get("orders-api")
-    latency = read_plan(pack)[1].upstream_latency
+    options, load_plan = read_plan(pack)
+    kept = capacity.cache_path(settings.home, pack, options)
+    if not args.reuse_kept:
+        kept.unlink(missing_ok=True)
+    latency = load_plan.upstream_latency
     if latency is not None:
         print(
             f"Paystream latency under load: median {latency.median_ms:g} ms, p99 "
@@ -69,6 +79,8 @@ def main() -> int:
             f"full-core ({metrics['load.max_throughput_rps']:.0f} seen at best) "
             f"(reference {metrics['load.reference_capacity_rps']:.0f}, "
             f"{'kept' if metrics['load.reference_cached'] else 'measured now'}), "
+            f"reference runs {getattr(capacity.read_cached(kept), 'runs', None)}, "
+            f"load average {os.getloadavg()[0]:.1f}, "
             f"{time.monotonic() - started:.0f} s",
             flush=True,
         )

@@ -3,10 +3,12 @@
 The issue's target: graded five times, the reference's relative scale figure varies by less
 than ±10%. Each grade is a real one (intake, sandbox, runtime) with the scale probe alone: a
 generated day under the pack's memory limit, divided by the reference figure kept for this
-machine (measured by the first grade when none is kept, as a real grade would). Prints every
-grade's figures and the largest deviation from their mean.
+machine: the median of three runs, the first grade's own among them (the figure kept before
+is set aside first, so the reference is measured under the same conditions as the grades;
+`--reuse-kept` keeps it). Prints every grade's figures and the largest deviation from their
+mean.
 
-    .venv/bin/python benchmarks/scale_spread.py [--grades 5]
+    .venv/bin/python benchmarks/scale_spread.py [--grades 5] [--reuse-kept]
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from proofwork.challenges import discover
 from proofwork.config import load_settings
 from proofwork.engine import GradeRequest, grade
+from proofwork.probes import capacity
+from proofwork.probes.scale import plan
 
 TARGET_DEVIATION = 0.10
 
@@ -28,9 +32,13 @@ def main() -> int:
     """Grade the reference `--grades` times; 0 when every figure is within ±10% of the mean."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grades", type=int, default=5)
+    parser.add_argument("--reuse-kept", action="store_true", help="keep the kept reference figure")
     args = parser.parse_args()
     settings = load_settings()
     pack = discover(settings.challenges_path).get("sales-ledger")
+    kept = capacity.cache_path(settings.home, pack, {"scale": plan(pack)})
+    if not args.reuse_kept:
+        kept.unlink(missing_ok=True)
     figures: list[float] = []
     for number in range(1, args.grades + 1):
         started = time.monotonic()
@@ -46,10 +54,9 @@ def main() -> int:
         print(
             f"grade {number}/{args.grades}: relative speed {relative:.3f}, "
             f"{metrics['scale.rows_per_cpu_s']:.0f} rows/CPU-s "
-            f"(reference {metrics['scale.reference_rows_per_cpu_s']:.0f}), "
+            f"(reference {metrics['scale.reference_rows_per_cpu_s']:.0f}, runs "
+            f"{(capacity.read_json(kept) or {}).get('runs')}), "
             f"{metrics['scale.rows_per_s']:.0f} rows/s wall, "
-            f"core burst {metrics.get('scale.core_burst_ms')} ms "
-            f"(reference {metrics.get('scale.reference_core_burst_ms')}), "
             f"peak {metrics.get('scale.peak_memory_mib')} MiB of "
             f"{metrics['scale.memory_limit_mib']} MiB allowed, "
             f"{metrics['scale.input_mib']} MiB of input, "

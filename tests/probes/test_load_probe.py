@@ -197,17 +197,16 @@ def test_a_low_share_of_the_reference_capacity_is_a_finding() -> None:
     assert STEPS_ARTIFACT in evidence.artifacts and "load.steps.txt" in evidence.artifacts
 
 
-def test_grading_the_reference_itself_takes_its_own_run_as_the_reference_figure(
+def test_the_reference_figure_is_the_median_of_three_runs_a_grade_of_it_being_one(
     pack: Pack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(capacity_module, "reference_context", lambda ctx, pack: ctx)
     options, _ = read_plan(pack)
     own = {"plan": {"slo_p95_ms": 250, "max_error_rate": 0.01}, "steps": [row(1, 5, rps=640)]}
-    measured: list[object] = []
+    figures = iter([700, 600, 900, 500, 800])
 
     def measure(*args: object) -> dict[str, Any]:
-        measured.append(args)
-        return {**own, "steps": [row(1, 5, rps=600)]}
+        return {**own, "steps": [row(1, 5, rps=next(figures))]}
 
     def context(sha: str) -> Any:
         return type("Context", (), {"settings": type("S", (), {"home": tmp_path / sha})(),
@@ -215,11 +214,21 @@ def test_grading_the_reference_itself_takes_its_own_run_as_the_reference_figure(
 
     reference_sha = intake.submission_sha256(pack.path("reference"))
     found = reference_capacity(context(reference_sha), pack, options, measure, own=own)
-    assert found is not None and found.capacity_rps == 640 and not measured
-    assert read_cached(cache_path(tmp_path / reference_sha, pack, options)) is not None
-    # Any other submission's run says nothing about the reference: it is measured.
+    # Its own run (640) and two more (700, 600): the median.
+    assert found is not None and found.capacity_rps == 640 and found.runs == [640, 700, 600]
+    kept = read_cached(cache_path(tmp_path / reference_sha, pack, options))
+    assert kept is not None and kept.capacity_rps == 640 and kept.runs == [640, 700, 600]
+    assert "the median of 3 runs" in kept.describe()
+    # Any other submission's run says nothing about the reference: three runs of it.
     other = reference_capacity(context("0" * 64), pack, options, measure, own=own)
-    assert other is not None and other.capacity_rps == 600 and measured
+    assert other is not None and other.capacity_rps == 800 and other.runs == [900, 500, 800]
+
+
+def test_a_reference_run_without_a_figure_is_left_out() -> None:
+    answers = iter([None, 5.0, None])
+    assert capacity_module.reference_runs(4.0, lambda: next(answers)) == [4.0, 5.0]
+    assert capacity_module.median_run([4.0, 5.0], float) == 4.0
+    assert capacity_module.median_run([9.0, 1.0, 5.0], float) == 5.0
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,9 @@ take once loaded; how long it took, the most memory it held, and whether its out
 The day comes from the pack's own generator (`checks/_data.py`: `large(folder, seed, rows)`
 writes it and returns the answer, `judge_large(answer, outputs)` says what is wrong), so it is
 made on the grading machine and never stored.
+
+Its speed is the job's own CPU time per row (see probes/scale.py for why neither an idle-priority
+burst timer nor a yardstick of the harness's own work divides it any more).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from typing import Any
 from proofwork.harness.batch import BatchControl
 from proofwork.harness.checks import load_helpers
 from proofwork.harness.job import Job
-from proofwork.harness.speed import SpeedWatch
 
 
 def run(job: Job, control: BatchControl) -> dict[str, Any]:
@@ -27,14 +29,7 @@ def run(job: Job, control: BatchControl) -> dict[str, Any]:
     answer = data.large(case.input, int(plan["seed"]), int(plan["rows"]))
     generated_s = time.monotonic() - began
     input_bytes = sum(p.stat().st_size for p in case.input.rglob("*") if p.is_file())
-    watch = SpeedWatch.for_cores(job.cpus.get("service", ""))
-    began_ns = time.monotonic_ns()
-    try:
-        done = control.run(case, answer["date"], memory_bytes=int(plan["memory_bytes"]))
-    finally:
-        burst_ms = watch.burst_ms(began_ns, time.monotonic_ns()) if watch else None
-        if watch is not None:
-            watch.close()
+    done = control.run(case, answer["date"], memory_bytes=int(plan["memory_bytes"]))
     problem = data.judge_large(answer, case.outputs()) if done.ok else None
     return {
         "scale": {
@@ -46,8 +41,6 @@ def run(job: Job, control: BatchControl) -> dict[str, Any]:
             "cpu_s": done.cpu_s,
             "longest_silence_s": done.longest_silence_s,
             "log_lines": len(done.log_lines()),
-            # How fast the job's core ran meanwhile (a fixed burst's CPU time; see speed.py).
-            "burst_ms": burst_ms,
             "exit_code": done.exit_code,
             "stopped": done.stopped,
             "peak_memory_bytes": done.peak_memory_bytes,

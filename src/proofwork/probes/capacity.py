@@ -2,10 +2,13 @@
 
 A throughput figure says as much about the machine as about the code. So the pack's reference
 solution is put through the same load job, in the same sandbox, on the same machine, and the
-submission's figure is divided by it. Measuring the reference costs a load run, so its figure
-is kept per machine (host name, CPU model, core count), pack (id and version, and a hash of
-the reference's files), traffic plan (load.toml) and harness code under
-`settings.home / "capacity"`, and measured again only when one of those changes.
+submission's figure is divided by it. Its figure is the median of `REFERENCE_RUNS` runs: one
+run in a slow spell of a shared host would otherwise shift every grade compared with it (a
+first grade whose own run became the kept figure read 10-20% below the grades after it).
+Measuring the reference costs those runs, so its figure is kept per machine (host name, CPU
+model, core count), pack (id and version, and a hash of the reference's files), traffic plan
+(load.toml) and harness code under `settings.home / "capacity"`, and measured again only when
+one of those changes.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from proofwork import harness, intake, runtime
 from proofwork.challenges import Pack
@@ -31,6 +35,8 @@ from proofwork.sandbox.bwrap import BwrapSandbox
 
 HARNESS = Path(harness.__file__).parent
 Measure = Callable[[ProbeContext, dict[str, Any], Evidence], "dict[str, Any] | None"]
+REFERENCE_RUNS = 3  # the reference's kept figure is the median of this many runs
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,13 @@ class Capacity:
     machine: dict[str, Any]
     steps: list[dict[str, Any]]
     cached: bool = False
+    runs: list[float] = field(default_factory=list)  # each run's capacity_rps (the median kept)
 
     def describe(self) -> str:
         """One paragraph for the evidence: the figure, and whether it was measured now."""
         how = "cached from an earlier grade" if self.cached else "measured during this grade"
+        if len(self.runs) > 1:
+            how = f"the median of {len(self.runs)} runs, " + how
         m = self.machine
         return (
             f"Reference solution: {self.max_throughput_rps:.1f} good requests/s at best "
@@ -139,12 +148,36 @@ def reference_context(ctx: ProbeContext, pack: Pack) -> ProbeContext:
     return replace(ctx, workspace=workspace, environment=environment, outdir=root)
 
 
-def measure(
-    ctx: ProbeContext, pack: Pack, options: dict[str, Any], run: Measure
-) -> Capacity | None:
-    """Put the reference through the load job now; None when it gave no usable figure."""
-    scratch = Evidence("load.reference")
-    return from_results(run(reference_context(ctx, pack), options, scratch))
+def repeatable_reference(ctx: ProbeContext, pack: Pack) -> Callable[[], ProbeContext]:
+    """The reference's context for runs one after another: set up once (on first use), its run
+    data cleared before each run."""
+    made: list[ProbeContext] = []
+
+    def fresh() -> ProbeContext:
+        if not made:
+            made.append(reference_context(ctx, pack))
+        shutil.rmtree(made[0].outdir / "data", ignore_errors=True)
+        return made[0]
+
+    return fresh
+
+
+def reference_runs(
+    first: T | None, again: Callable[[], T | None], wanted: int = REFERENCE_RUNS
+) -> list[T]:
+    """`first` (this grade's own run, when the submission is the reference) and more runs until
+    there are `wanted`; a run without a figure is left out (`wanted` attempts in all)."""
+    runs = [first] if first is not None else []
+    for _ in range(wanted - len(runs)):
+        measured = again()
+        if measured is not None:
+            runs.append(measured)
+    return runs
+
+
+def median_run(runs: list[T], figure: Callable[[T], float]) -> T:
+    """The run whose figure is the median (the lower of the middle two of an even number)."""
+    return sorted(runs, key=figure)[(len(runs) - 1) // 2]
 
 
 def from_results(results: dict[str, Any] | None) -> Capacity | None:
@@ -177,16 +210,22 @@ def reference_capacity(
     run: Measure,
     own: dict[str, Any] | None = None,
 ) -> Capacity | None:
-    """The reference's figure for this machine: kept from before, or measured now and kept.
-    `own` is the graded submission's load results: when the submission is the reference
-    itself, they are a measurement of it on this machine, and a second run would only repeat
-    them (a first grade of the reference, or `challenge verify`, saves a whole load run)."""
+    """The reference's figure for this machine: kept from before, or the median of
+    `REFERENCE_RUNS` runs now, then kept. `own` is the graded submission's load results: when
+    the submission is the reference itself, they are one of those runs (a first grade of the
+    reference, or `challenge verify`, saves a load run)."""
     path = cache_path(ctx.settings.home, pack, options)
     cached = read_cached(path)
     if cached is not None:
         return cached
-    measured = from_results(own) if own and is_reference(ctx, pack) else None
-    measured = measured or measure(ctx, pack, options, run)
-    if measured is not None:
-        write_cached(path, measured)
+    reference = repeatable_reference(ctx, pack)
+    first = from_results(own) if own and is_reference(ctx, pack) else None
+    runs = reference_runs(
+        first, lambda: from_results(run(reference(), options, Evidence("load.reference")))
+    )
+    if not runs:
+        return None
+    figures = [c.capacity_rps for c in runs]
+    measured = replace(median_run(runs, lambda c: c.capacity_rps), runs=figures)
+    write_cached(path, measured)
     return measured

@@ -4,10 +4,12 @@ the pack's reference on the same machine (`scale.relative_speed`), like `load.re
 
 The relative figure divides rows per CPU-second (the job's processes' own CPU time), not per
 wall-clock second: on a shared host the wall clock counts the time a job waited for its core,
-which says more about the neighbours than about the code. A core also runs the same code
-faster or slower from one minute to the next (see harness/speed.py); where a speed watcher
-timed its bursts on the job's core during both runs, each rate is scaled by that burst time
-(a CPU-bound job slows down as the burst does), so the two are compared at the same speed.
+which says more about the neighbours than about the code. The reference's figure is the median
+of several runs (`capacity.REFERENCE_RUNS`), so one run in a slow spell does not shift every
+grade compared with it. Scaling each rate by how fast the core ran was tried and dropped: an
+idle-priority burst timer on the job's core (as the load probe uses to leave slow steps out)
+and a yardstick of the harness's own work on that core both moved two to three times as much
+as the job's own pace did, and so made the figure less steady, not more.
 """
 
 from __future__ import annotations
@@ -70,16 +72,8 @@ class ScaleProbe:
         reference = reference_speed(ctx, pack, own, self)
         if reference is None or not isinstance(speed, int | float):
             return
-        evidence.metrics["scale.reference_rows_per_cpu_s"] = reference["rows_per_cpu_s"]
-        relative = speed / reference["rows_per_cpu_s"]
-        burst, reference_burst = (
-            evidence.metrics.get("scale.core_burst_ms"),
-            reference.get("burst_ms"),
-        )
-        if isinstance(burst, float) and reference_burst:
-            relative *= burst / reference_burst
-            evidence.metrics["scale.reference_core_burst_ms"] = reference_burst
-        evidence.metrics["scale.relative_speed"] = round(relative, 3)
+        evidence.metrics["scale.reference_rows_per_cpu_s"] = reference
+        evidence.metrics["scale.relative_speed"] = round(speed / reference, 3)
 
 
 def plan(pack: Pack) -> dict[str, Any]:
@@ -112,8 +106,6 @@ def scale_metrics(scale: dict[str, Any]) -> dict[str, MetricValue]:
     }
     if scale.get("longest_silence_s") is not None:
         metrics["scale.longest_silence_s"] = float(scale["longest_silence_s"])
-    if scale.get("burst_ms"):
-        metrics["scale.core_burst_ms"] = float(scale["burst_ms"])
     if scale.get("peak_memory_bytes") is not None:
         metrics["scale.peak_memory_mib"] = round(int(scale["peak_memory_bytes"]) / MiB, 1)
     return metrics
@@ -146,21 +138,30 @@ def findings(scale: dict[str, Any]) -> list[Finding]:
 
 def reference_speed(
     ctx: ProbeContext, pack: Pack, own: dict[str, Any], probe: ScaleProbe
-) -> dict[str, float] | None:
-    """The reference's rows per CPU-second on this machine: kept from before, this grade's own
-    figure when the submission is the reference, or measured now (and kept)."""
+) -> float | None:
+    """The reference's rows per CPU-second on this machine: kept from before, or the median of
+    `capacity.REFERENCE_RUNS` runs now (this grade's own among them when the submission is the
+    reference), then kept."""
     path = capacity.cache_path(ctx.settings.home, pack, {"scale": plan(pack)})
     kept = capacity.read_json(path)
     if kept and kept.get("rows_per_cpu_s"):
-        return {k: float(kept[k]) for k in ("rows_per_cpu_s", "burst_ms") if kept.get(k)}
-    results: dict[str, Any] | None = own if capacity.is_reference(ctx, pack) else None
-    if results is None:
-        scratch = Evidence("scale.reference")
-        results = probe.measure(capacity.reference_context(ctx, pack), pack, scratch)
-    measured = scale_metrics((results or {}).get("scale", {}))
-    speed, burst = measured.get("scale.rows_per_cpu_s"), measured.get("scale.core_burst_ms")
-    if not isinstance(speed, float) or speed <= 0:
+        return float(kept["rows_per_cpu_s"])
+
+    def speed(results: dict[str, Any] | None) -> float | None:
+        figure = scale_metrics((results or {}).get("scale", {})).get("scale.rows_per_cpu_s")
+        return figure if isinstance(figure, float) and figure > 0 else None
+
+    reference = capacity.repeatable_reference(ctx, pack)
+
+    def again() -> float | None:
+        return speed(probe.measure(reference(), pack, Evidence("scale.reference")))
+
+    first = speed(own) if capacity.is_reference(ctx, pack) else None
+    runs = capacity.reference_runs(first, again)
+    if not runs:
         return None
-    figure = {"rows_per_cpu_s": speed, **({"burst_ms": burst} if isinstance(burst, float) else {})}
-    capacity.write_json(path, {**figure, "machine": capacity.machine()})
+    figure = capacity.median_run(runs, float)
+    capacity.write_json(
+        path, {"rows_per_cpu_s": figure, "runs": runs, "machine": capacity.machine()}
+    )
     return figure
