@@ -33,6 +33,7 @@ sys.path[:0] = [str(HERE.parent / "tests" / "web"), str(HERE)]
 from hiring_support import Graded, add_candidate, build_report, hiring_assessment  # noqa: E402
 from service_api import percentile, serving  # noqa: E402
 
+from proofwork.challenges import HUMAN_SIGNALS  # noqa: E402
 from proofwork.config import load_settings  # noqa: E402
 from proofwork.store import blob_store, engine_for, session_factory, upgrade  # noqa: E402
 from proofwork.store.database import unit_of_work  # noqa: E402
@@ -78,7 +79,7 @@ def seed(env: dict[str, str], candidates: int, rng: random.Random) -> tuple[str,
             stage = rng.choices(stages, weights)[0]
             done = stage in ("graded", "reviewed", "decided")
             reviews = [
-                (r, {"business_understanding": rng.randrange(5), "tradeoff_reasoning": rng.randrange(5)})
+                (r, {name: rng.randrange(5) for name in HUMAN_SIGNALS})
                 for r in rng.sample(reviewers, rng.choice((2, 3)))
             ] if stage in ("reviewed", "decided") else []  # fmt: skip
             candidate = add_candidate(

@@ -94,7 +94,20 @@ def build_report(rng: random.Random, *, quality: float, artifact_kb: int = 0) ->
         "operability.healthz_ok": quality > 0.3,
         "operability.structured_logs_percent": near(0, 100),
     })  # fmt: skip
-    evidence = [acceptance, tests, mutation, load, static, operability]
+
+    def holds(bar: float) -> bool:
+        return rng.gauss(quality, 0.15) > bar
+
+    production = Evidence("input", metrics={
+        "input.server_errors": 0 if holds(0.4) else 3, "input.hangs": 0,
+        "input.contract_violations": 0 if holds(0.8) else 1,
+        "durability.lost": 0 if holds(0.6) else 4, "durability.oversold": 0 if holds(0.6) else 1,
+        "durability.orphan_charges": 0, "durability.double_charges": 0, "durability.changed": 0,
+        "durability.stock_kept": holds(0.8), "durability.stock_drift": 0,
+        "faults.hangs": 0 if holds(0.5) else 1, "faults.server_errors": 0,
+        "faults.double_charges": 0, "faults.failed": 0 if holds(0.85) else 1, "faults.not_run": 0,
+    })  # fmt: skip
+    evidence = [acceptance, tests, mutation, load, static, operability, production]
     for item in evidence:
         item.artifacts = {"log.txt": "x" * artifact_kb * 1024} if artifact_kb else {}
     report = Report(

@@ -6,16 +6,16 @@ an ApiError from a service becomes the error page.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from proofwork.challenges import HUMAN_SIGNALS, MACHINE_SIGNALS
 from proofwork.store.database import read_only, unit_of_work
 from proofwork.store.models import Assessment, Outcome
-from proofwork.web.app import Services
 from proofwork.web.assessments.service import get_assessment
 from proofwork.web.auth import Principal
 from proofwork.web.candidates.service import delete_candidate, get_candidate
@@ -25,11 +25,13 @@ from proofwork.web.hiring import repository, service
 from proofwork.web.hiring.roster import MAX_BYTES, RosterError, parse_roster
 from proofwork.web.invitations.service import resend_invitation, revoke_invitation
 from proofwork.web.mail import send_mail
-from proofwork.web.markdown import render_markdown
 from proofwork.web.pages.session import require_page
 from proofwork.web.pages.templating import add_nav, render
 from proofwork.web.reviews.schemas import DecisionIn
 from proofwork.web.reviews.service import record_decision
+
+if TYPE_CHECKING:
+    from proofwork.web.app import Services
 
 router = APIRouter()
 Hiring = Annotated[Principal, Depends(require_page("invitations:read"))]
@@ -77,7 +79,7 @@ def _new_form(
     context = {
         "packs": packs,
         "chosen": chosen,
-        "brief": render_markdown(chosen.brief) if chosen else None,
+        "brief": chosen.brief if chosen else None,
         "values": values,
         "problems": problems or {},
     }
@@ -147,8 +149,8 @@ def pipeline(
     context = {
         "assessment": assessment,
         "found": found,
-        "machine_signals": repository.MACHINE_SIGNALS,
-        "human_signals": repository.HUMAN_SIGNALS,
+        "machine_signals": MACHINE_SIGNALS,
+        "human_signals": HUMAN_SIGNALS,
         "notice": _notice(done),
         "compare_max": service.COMPARE_MAX,
     }
@@ -300,6 +302,18 @@ def candidate_page(
     return render(request, "hiring/candidate.html", {**context, "notice": _notice(done)})
 
 
+def _invitation_id(
+    session: Session, principal: Principal, assessment_id: str, candidate_id: str
+) -> str:
+    """The candidate's newest invitation to the assessment; 404 or 409 when there is none."""
+    get_assessment(session=session, principal=principal, assessment_id=assessment_id)
+    get_candidate(session=session, principal=principal, candidate_id=candidate_id)
+    found = repository.invitations_of(session, principal.org_id, assessment_id, [candidate_id])
+    if candidate_id not in found:
+        raise ApiError(409, "this candidate has no invitation to this assessment")
+    return found[candidate_id].id
+
+
 def _candidate_path(assessment_id: str, candidate_id: str) -> str:
     return f"/assessments/{assessment_id}/candidates/{candidate_id}"
 
@@ -314,13 +328,10 @@ def resend(
 ) -> Response:
     """A new link for the candidate (mailed); the old one stops working."""
     with unit_of_work(services.factory) as session:
-        row = _candidate_context(session, principal, assessment_id, candidate_id)["row"]
-        assert isinstance(row, repository.PipelineRow)
-        if row.invitation_id is None:
-            raise ApiError(409, "this candidate has no invitation to this assessment")
         invitation, token = resend_invitation(
-            session=session, principal=principal, invitation_id=row.invitation_id
-        )
+            session=session, principal=principal,
+            invitation_id=_invitation_id(session, principal, assessment_id, candidate_id),
+        )  # fmt: skip
         assessment = get_assessment(
             session=session, principal=principal, assessment_id=assessment_id
         )
@@ -336,11 +347,8 @@ def revoke(
 ) -> Response:
     """Revoke the candidate's pending invitation."""
     with unit_of_work(services.factory) as session:
-        row = _candidate_context(session, principal, assessment_id, candidate_id)["row"]
-        assert isinstance(row, repository.PipelineRow)
-        if row.invitation_id is None:
-            raise ApiError(409, "this candidate has no invitation to this assessment")
-        revoke_invitation(session=session, principal=principal, invitation_id=row.invitation_id)
+        invitation_id = _invitation_id(session, principal, assessment_id, candidate_id)
+        revoke_invitation(session=session, principal=principal, invitation_id=invitation_id)
     return _see(_candidate_path(assessment_id, candidate_id), "revoked")
 
 
