@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from proofwork.jobs.queue import signal_levels
 from proofwork.store.blobs import BlobStore
 from proofwork.store.models import Candidate, Run, RunState, Submission, utcnow
 
@@ -103,6 +104,7 @@ def scoreable_run(
         report_sha256=stored.sha256,
         html_sha256=html.sha256,
         summary={"submission_sha256": archive.sha256, "signals": body["signals"]},
+        levels=signal_levels({"signals": body["signals"]}),
         finished_at=utcnow(),
     )
     session.add(run)

@@ -3,6 +3,7 @@ submitting their scorecard, names replaced by the alias, disagreements, agreemen
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from web_support import EMAIL, NAME, World
 from proofwork import history
 from proofwork.analysis.agreement import alpha
 from proofwork.engine import review_material
-from proofwork.store.models import Candidate, Organisation, Role, User
+from proofwork.store.models import Candidate, Organisation, Role, Run, RunState, User, utcnow
 from proofwork.web import admin
 from proofwork.web.app import Services
 from proofwork.web.auth import Principal
@@ -191,6 +192,18 @@ def test_the_queue_lists_done_runs_with_rubric_signals_until_the_reviewer_submit
     assert _put(client, round_, "reviewer", card((2, 2))) == 200
     assert scoring.queue(session=session, principal=reviewer) == []
     assert len(scoring.queue(session=session, principal=round_.principals["second"])) == 1
+    # A re-run of the submission is a new grade: it takes the older run's place in the queue.
+    first = session.get_one(Run, round_.run_id)
+    rerun = Run(
+        org_id=first.org_id, submission_id=first.submission_id, state=RunState.DONE,
+        report_sha256=first.report_sha256, summary=first.summary, levels=first.levels,
+        finished_at=utcnow() + dt.timedelta(minutes=1),
+    )  # fmt: skip
+    session.add(rerun)
+    session.commit()
+    assert [q.run_id for q in scoring.queue(session=session, principal=reviewer)] == [rerun.id]
+    second = scoring.queue(session=session, principal=round_.principals["second"])
+    assert [q.run_id for q in second] == [rerun.id]
 
 
 def test_agreement_waits_for_two_reviewers_with_five_each_then_reads_alpha(

@@ -224,3 +224,29 @@ def test_agreement_shows_alpha_with_its_reading_or_says_what_is_missing(
     )
     axe(page)
     shot(page, "review-agreement")
+
+
+def test_outsiders_recruiters_and_forged_posts_reach_no_scoring_sheet(
+    page: Page, review: Review, live_server: LiveServer, sign_in: SignIn, axe: Axe
+) -> None:
+    other = live_server.seed("Other")
+    sign_in(page, other.emails["reviewer"])
+    response = page.goto(f"/review/runs/{review.run_id}")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("main")).not_to_contain_text(ALIAS)
+    assert page.goto(f"/agreement/{review.agreement_id}").status == 404  # type: ignore[union-attr]
+    page.context.clear_cookies()
+    sign_in(page, review.seeded.emails["recruiter"])
+    refused = page.goto("/review")
+    assert refused is not None and refused.status == 403
+    expect(page.get_by_role("main")).to_contain_text("does not allow this page")
+    axe(page)
+    page.context.clear_cookies()
+    sign_in(page, review.seeded.emails["reviewer"])
+    forged = page.request.post(
+        f"/review/runs/{review.api_run_id}",
+        form={"level-business_understanding": "4", "action": "save"},
+    )
+    assert forged.status == 403
+    cards = page.request.get(f"/api/v1/runs/{review.api_run_id}/scorecards").json()
+    assert cards == []  # nothing was saved

@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from proofwork.challenges import HUMAN_SIGNALS
 from proofwork.reports.history_view import section_view
 from proofwork.reports.html import diff_lines
 from proofwork.reports.signal_view import SignalView, signal_view
@@ -51,31 +52,41 @@ class QueueItem:
 
 def queue(*, session: Session, principal: Principal) -> list[QueueItem]:
     """Done runs of the organisation's assessments with human-scored signals that the caller
-    has not submitted a scorecard on: the latest run of each submission, oldest first."""
+    has not submitted a scorecard on: the latest run of each submission, oldest first.
+
+    One query over narrow columns (a run's `levels`, not its summary), so it stays quick with
+    thousands of runs."""
+    latest = (
+        select(
+            Run.id.label("run_id"),
+            func.row_number()
+            .over(partition_by=Run.submission_id, order_by=(Run.finished_at.desc(), Run.id.desc()))
+            .label("rank"),
+        )
+        .where(Run.org_id == principal.org_id, Run.state == RunState.DONE)
+        .subquery()
+    )
+    mine = Scorecard.run_id == Run.id, Scorecard.reviewer_id == principal.user_id
     rows = session.execute(
-        select(Run, Candidate.alias, Assessment.title, Submission.id)
+        select(
+            Run.id, Run.finished_at, Run.levels, Candidate.alias, Assessment.title,
+            exists().where(*mine).label("draft"),
+        )
+        .join(latest, (latest.c.run_id == Run.id) & (latest.c.rank == 1))
         .join(Submission, Submission.id == Run.submission_id)
         .join(Assessment, Assessment.id == Submission.assessment_id)
         .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
-        .where(Run.org_id == principal.org_id, Run.state == RunState.DONE)
-        .order_by(Run.finished_at.desc(), Run.id)
-    ).all()
-    latest: dict[str, tuple[Run, str, str]] = {}
-    for run, alias, title, submission_id in rows:
-        latest.setdefault(submission_id, (run, alias or "Unnamed submission", title))
-    done = blind.submitted_run_ids(
-        session, principal.user_id, [r.id for r, _, _ in latest.values()]
-    )
-    drafts = set(
-        session.scalars(select(Scorecard.run_id).where(Scorecard.reviewer_id == principal.user_id))
-    )
+        .where(~exists().where(*mine, Scorecard.submitted_at.is_not(None)))
+        .order_by(Run.finished_at, Run.id)
+    ).all()  # fmt: skip
     items = []
-    for run, alias, title in reversed(latest.values()):
-        wanted = human_signals(run.summary)
-        if run.id not in done and wanted:
-            names = [str(s.get("title") or s["name"]) for s in wanted]
-            ended = run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else ""
-            items.append(QueueItem(run.id, alias, title, ended, names, run.id in drafts))
+    for run_id, finished_at, levels, alias, title, draft in rows:
+        wanted = [name for name in HUMAN_SIGNALS if name in (levels or {})]
+        if wanted:
+            ended = finished_at.strftime("%Y-%m-%d %H:%M") if finished_at else ""
+            names = [name.replace("_", " ").capitalize() for name in wanted]
+            alias = alias or "Unnamed submission"
+            items.append(QueueItem(run_id, alias, title, ended, names, bool(draft)))
     return items[:QUEUE_LIMIT]
 
 
