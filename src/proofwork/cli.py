@@ -333,22 +333,41 @@ def serve(
             "else all; 0: API only, runs wait for `proofwork worker`).",
         ),
     ] = None,
+    api_processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes answering API requests (default PROOFWORK_API_PROCESSES, else 1).",
+        ),
+    ] = None,
 ) -> None:
     """Run the service: the API and embedded workers grading queued runs."""
     import uvicorn
 
-    from proofwork.web.app import build_services, create_app
+    from proofwork.web.app import background, build_services, create_app
 
     settings = settings_or_fail()
     _current_store_or_fail(settings)
+    processes = api_processes or settings.api_processes
     services = build_services(settings, worker_cores=workers)
     cores = services.workers.cores if services.workers else 0
     console.print(
         f"proofwork serve: http://{host}:{port}/api/v1 · store "
-        f"{store.describe_url(settings.store_url)} · embedded workers on {cores} core(s)",
+        f"{store.describe_url(settings.store_url)} · embedded workers on {cores} core(s) · "
+        f"{processes} API process(es)",
         highlight=False,
     )
-    uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+    if processes == 1:
+        uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+        return
+    # Several API processes share the port; this one grades and sends webhooks meanwhile.
+    with background(services):
+        uvicorn.run(
+            "proofwork.web.app:api_process_app", factory=True, workers=processes,
+            host=host, port=port, log_level="warning",
+        )  # fmt: skip
+    services.engine.dispose()
 
 
 @app.command("audit")

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = Field(
         False, description="Deliver webhooks to private, loopback and link-local addresses."
     )
+    api_processes: int = Field(
+        1, ge=1, le=64, description="Processes `proofwork serve` answers API requests with."
+    )
     worker_cores: int = Field(0, ge=0, description="Cores a worker grades on; 0: all of them.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often a running run heartbeats.")
     stale_after_s: float = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +125,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(_alembic_config(engine), revision)
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest migration this code knows."""
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
+import sys
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofwork import __version__
-from proofwork.config import Settings
+from proofwork.config import Settings, load_settings
 from proofwork.jobs import distributed
 from proofwork.jobs.embedded import EmbeddedWorkers
 from proofwork.store import BlobStore, blob_store, engine_for, session_factory
@@ -59,6 +62,17 @@ class Services:
             distributed.dispatch(self.celery, self.factory, run_ids)
 
 
+def api_process_app() -> FastAPI:
+    """The app of one of several API processes of `proofwork serve --api-processes N`: routes
+    only, settings from the environment; the parent grades, sends webhooks and reminders."""
+    if sys.platform == "linux":  # die with the parent, even when it is killed with SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return create_app(build_services(load_settings(), worker_cores=0), background_work=False)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def build_services(settings: Settings, *, worker_cores: int | None) -> Services:
     """Open the store; embedded workers on `worker_cores` cores (0: none, None: settings)."""
     engine = engine_for(settings)
@@ -77,38 +91,48 @@ def build_services(settings: Settings, *, worker_cores: int | None) -> Services:
     return Services(settings, engine, factory, blobs, workers, celery, reader)
 
 
-def create_app(services: Services | None) -> FastAPI:
-    """The FastAPI app; embedded workers run for as long as it does (None: routes only, for
-    the OpenAPI document)."""
+@contextmanager
+def background(services: Services) -> Iterator[None]:
+    """The embedded workers, the webhook sender and the invitation reminders, on threads, for
+    as long as the block runs; on leaving, the runs in progress go back to the queue."""
+    stop = threading.Event()
+    loop = None
+    if services.workers is not None:
+        loop = threading.Thread(target=services.workers.run, args=(stop,), daemon=True)
+        loop.start()
+        sender = threading.Thread(
+            target=deliver_forever, args=(services.factory, services.settings, stop),
+            daemon=True, name="webhooks",
+        )  # fmt: skip
+        sender.start()
+    reminders = threading.Thread(
+        target=remind_forever, args=(services, stop), daemon=True, name="reminders"
+    )
+    reminders.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        reminders.join()
+        if services.workers is not None and loop is not None:
+            services.workers.wake.set()
+            loop.join()
+            services.workers.release()
+
+
+def create_app(services: Services | None, *, background_work: bool = True) -> FastAPI:
+    """The FastAPI app; embedded workers and the other background work run for as long as it
+    does, unless `background_work` is off (None: routes only, for the OpenAPI document)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if services is None:
             yield
             return
-        stop = threading.Event()
-        loop = None
-        if services.workers is not None:
-            loop = threading.Thread(target=services.workers.run, args=(stop,), daemon=True)
-            loop.start()
-            sender = threading.Thread(
-                target=deliver_forever, args=(services.factory, services.settings, stop),
-                daemon=True, name="webhooks",
-            )  # fmt: skip
-            sender.start()
-        reminders = threading.Thread(
-            target=remind_forever, args=(services, stop), daemon=True, name="reminders"
-        )
-        reminders.start()
         try:
-            yield
+            with background(services) if background_work else nullcontext():
+                yield
         finally:
-            stop.set()
-            reminders.join()
-            if services.workers is not None and loop is not None:
-                services.workers.wake.set()
-                loop.join()
-                services.workers.release()
             services.engine.dispose()
 
     app = FastAPI(

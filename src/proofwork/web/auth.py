@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -91,11 +91,11 @@ def new_secret(prefix: str) -> str:
 
 def _from_api_token(session: Session, secret: str) -> tuple[Principal | None, bool]:
     """The token's principal, and whether its last use is worth writing down again."""
-    token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None)
-        )
-    )
+    token = session.execute(
+        select(
+            ApiToken.id, ApiToken.org_id, ApiToken.role, ApiToken.user_id, ApiToken.last_used_at
+        ).where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
+    ).first()
     if token is None:
         return None, False
     stale = token.last_used_at is None or utcnow() - token.last_used_at > LAST_USED_EVERY
@@ -126,6 +126,14 @@ def _from_invitation(session: Session, secret: str) -> Principal | None:
 _bearer = HTTPBearer(auto_error=False, description="An API token (pw_…) or invitation (pwi_…)")
 
 
+def _from_secret(session: Session, secret: str) -> tuple[Principal | None, bool]:
+    if secret.startswith(INVITATION_PREFIX):
+        return _from_invitation(session, secret), False
+    if secret.startswith(TOKEN_PREFIX):
+        return _from_api_token(session, secret)
+    return None, False
+
+
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -134,15 +142,12 @@ def authenticate(
     principal = None
     factory = services(request).factory
     if credentials is not None:
-        secret = credentials.credentials
-        # A short read of its own: the route's session (and on SQLite its write lock) starts
-        # only when the route uses it, not while an upload streams in.
-        stale = False
+        # A short read of its own, its connection back in the pool before this thread ends
+        # (a connection held across thread switches can starve the pool): the route's session
+        # (and on SQLite its write lock) starts only when the route uses it, not while an
+        # upload streams in.
         with read_only(factory) as session:
-            if secret.startswith(INVITATION_PREFIX):
-                principal = _from_invitation(session, secret)
-            elif secret.startswith(TOKEN_PREFIX):
-                principal, stale = _from_api_token(session, secret)
+            principal, stale = _from_secret(session, credentials.credentials)
         if stale and principal is not None and principal.token_id is not None:
             _touch(factory, principal.token_id)
     else:
@@ -155,11 +160,12 @@ def authenticate(
     return principal
 
 
-def require(permission: str) -> Callable[..., Principal]:
+def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency: the caller, if their role may do `permission`; 403 otherwise."""
     allowed = PERMISSIONS[permission]
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # A coroutine: it does no I/O, and a plain function would cost a thread switch.
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
             raise ApiError(403, f"a {principal.role} may not do {permission}")
         return principal

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
     from proofwork.web.app import Services
@@ -18,15 +19,32 @@ def services(request: Request) -> Services:
     return found
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def _services(request: Request) -> Services:
+    # A coroutine: a plain function dependency would cost the request a thread switch.
+    return services(request)
+
+
+def reading(request: Request) -> bool:
+    """Whether the request only reads (its session takes no write lock on SQLite)."""
+    return request.method in ("GET", "HEAD")
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request; routes commit their own unit of work, the rest rolls back.
 
-    Reads (GET) take no write lock on SQLite, so they never queue behind the workers."""
+    Reads (GET) take no write lock on SQLite, so they never queue behind the workers. Opening a
+    session does no I/O (it connects when first used), so it costs the request no thread
+    switch; closing a read ends a read-only transaction, which waits for no lock."""
     found = services(request)
-    reading = request.method in ("GET", "HEAD")
-    with (found.read_factory if reading else found.factory)() as session:
+    session = (found.read_factory if reading(request) else found.factory)()
+    try:
         yield session
+    finally:
+        if reading(request):
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-ServicesDep = Annotated["Services", Depends(services)]
+ServicesDep = Annotated["Services", Depends(_services)]

@@ -45,11 +45,14 @@ def page(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Any], str | None]:
-    """One page of the query's rows and the cursor of the next page (None at the end)."""
+    """One page of the query's objects (or rows) and the cursor of the next page (None at the
+    end); the rows have `created_at` and `id`."""
     if cursor:
         stamp, last_id = _decode(cursor)
         query = query.where(or_(created_at < stamp, and_(created_at == stamp, row_id < last_id)))
-    rows = list(session.scalars(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)))
+    result = session.execute(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1))
+    # A query of one entity pages its objects; a query of columns pages its rows.
+    rows = list(result.scalars() if len(query.column_descriptions) == 1 else result)
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]

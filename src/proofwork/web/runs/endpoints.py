@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy.orm import Session
 
 from proofwork.store.models import Run, RunState
 from proofwork.web.auth import Principal, require
@@ -20,11 +19,6 @@ Reader = Annotated[Principal, Depends(require("runs:read"))]
 Writer = Annotated[Principal, Depends(require("runs:write"))]
 
 
-def _describe(session: Session, principal: Principal, run_id: str) -> RunOut:
-    row = service.get_run(session=session, principal=principal, run_id=run_id)
-    return service.describe(session, row)
-
-
 @router.post("", status_code=201)
 def create_run(
     data: RunCreate, session: SessionDep, principal: Writer, services: ServicesDep
@@ -38,9 +32,7 @@ def create_run(
     )
     session.commit()
     services.ring([run.id])
-    return service.describe(
-        session, service.get_run(session=session, principal=principal, run_id=run.id)
-    )
+    return service.show_run(session=session, principal=principal, run_id=run.id)
 
 
 @router.get("")
@@ -62,29 +54,24 @@ def list_runs(
         candidate_id=candidate_id,
         assessment_id=assessment_id,
     )
-    runs, next_cursor = page(session, query, Run.created_at, Run.id, cursor=cursor, limit=limit)
-    hidden = service.levels_hidden(session, principal, [run.id for run in runs])
-    items = [
-        service.describe(session, row, hide_levels=row[0].id in hidden)
-        for row in repository.rows_for(session, runs)
-    ]
+    rows, next_cursor = page(session, query, Run.created_at, Run.id, cursor=cursor, limit=limit)
+    hidden = service.levels_hidden(session, principal, [row.id for row in rows])
+    items = [service.shown(row, hide_levels=row.id in hidden) for row in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{run_id}")
 def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunOut:
     """One run: its state, phase, attempts and place in the queue."""
-    row = service.get_run(session=session, principal=principal, run_id=run_id)
-    hidden = service.levels_hidden(session, principal, [row[0].id])
-    return service.describe(session, row, hide_levels=bool(hidden))
+    return service.show_run(session=session, principal=principal, run_id=run_id)
 
 
 @router.post("/{run_id}/cancel")
 def cancel_run(run_id: str, session: SessionDep, principal: Writer) -> RunOut:
     """Cancel a queued run now, or a running one at its next progress event."""
-    row = service.cancel_run(session=session, principal=principal, run_id=run_id)
+    service.cancel_run(session=session, principal=principal, run_id=run_id)
     session.commit()
-    return service.describe(session, row)
+    return service.show_run(session=session, principal=principal, run_id=run_id)
 
 
 @router.post("/{run_id}/rerun", status_code=201)
@@ -93,9 +80,7 @@ def rerun(run_id: str, session: SessionDep, principal: Writer, services: Service
     run = service.rerun(session=session, principal=principal, run_id=run_id)
     session.commit()
     services.ring([run.id])
-    return service.describe(
-        session, service.get_run(session=session, principal=principal, run_id=run.id)
-    )
+    return service.show_run(session=session, principal=principal, run_id=run.id)
 
 
 @router.get("/{run_id}/report", responses={200: {"content": {"application/json": {}}}})

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from typing import Any, Unpack
+
+from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from proofwork.store.models import Candidate, Run, RunEvent, RunState, Submission
@@ -22,6 +24,53 @@ def get(session: Session, org_id: str, run_id: str) -> RunRow | None:
     return None if row is None else (row[0], row[1], row[2])
 
 
+def _ahead() -> Any:
+    # Queued runs ahead of this one, in the same statement (a page of queued runs is one query).
+    other = Run.__table__.alias("ahead")
+    ahead = (
+        select(func.count())
+        .where(other.c.state == RunState.QUEUED, other.c.queued_at < Run.queued_at)
+        .scalar_subquery()
+    )
+    return case((Run.state == RunState.QUEUED, ahead), else_=None).label("queue_position")
+
+
+# Built once: composing it costs more than running it.
+_VIEWS = (
+    select(
+        Run.id,
+        Run.state,
+        Run.submission_id,
+        Submission.candidate_id,
+        Candidate.alias.label("candidate_alias"),
+        Submission.assessment_id,
+        Run.challenge,
+        Run.probes,
+        Run.phase,
+        Run.attempts,
+        _ahead(),
+        Run.cancel_requested,
+        Run.reason,
+        Run.summary,
+        Run.created_at,
+        Run.started_at,
+        Run.finished_at,
+    )
+    .join(Submission, Submission.id == Run.submission_id)
+    .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
+)
+
+
+def views(org_id: str) -> Select[Unpack[tuple[Any, ...]]]:
+    """The columns a run is shown with (plain rows, no objects to build), the organisation's."""
+    return _VIEWS.where(Run.org_id == org_id)
+
+
+def view(session: Session, org_id: str, run_id: str) -> Row[Any] | None:
+    """The organisation's run as shown, or None."""
+    return session.execute(views(org_id).where(Run.id == run_id)).first()
+
+
 def listing(
     org_id: str,
     *,
@@ -29,10 +78,9 @@ def listing(
     submission_id: str | None,
     candidate_id: str | None,
     assessment_id: str | None,
-) -> Select[Run]:
-    """The organisation's runs matching the filters (for a page)."""
-    query = select(Run).join(Submission, Submission.id == Run.submission_id)
-    query = query.where(Run.org_id == org_id)
+) -> Select[Unpack[tuple[Any, ...]]]:
+    """The organisation's runs matching the filters, as shown (for a page)."""
+    query = views(org_id)
     if state is not None:
         query = query.where(Run.state == state)
     if submission_id is not None:
@@ -42,17 +90,6 @@ def listing(
     if assessment_id is not None:
         query = query.where(Submission.assessment_id == assessment_id)
     return query
-
-
-def rows_for(session: Session, runs: list[Run]) -> list[RunRow]:
-    """The runs with their submissions and candidates, in the same order."""
-    if not runs:
-        return []
-    found = {
-        row[0].id: (row[0], row[1], row[2])
-        for row in session.execute(_joined().where(Run.id.in_([r.id for r in runs])))
-    }
-    return [found[r.id] for r in runs]
 
 
 def events(session: Session, run_id: str, after_id: int, limit: int = 500) -> list[RunEvent]:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from proofwork.jobs import queue
@@ -63,29 +66,29 @@ def levels_hidden(session: Session, principal: Principal, run_ids: list[str]) ->
     return set(run_ids) - blind.submitted_run_ids(session, principal.user_id, run_ids)
 
 
+def shown(row: Row[Any], *, hide_levels: bool = False) -> RunOut:
+    """A row of `repository.views` as the API shows it (never the candidate's name: the
+    alias); `hide_levels` leaves the machine signals out of its summary for a reviewer who has
+    not scored it yet."""
+    values = dict(row._mapping)
+    if hide_levels:
+        values["summary"] = blind.human_signals_only(values["summary"])
+    return RunOut.model_validate(values)
+
+
+def show_run(*, session: Session, principal: Principal, run_id: str) -> RunOut:
+    """The caller's organisation's run as shown to the caller; 404 for anything else."""
+    row = repository.view(session, principal.org_id, run_id)
+    if row is None:
+        raise not_found("run")
+    return shown(row, hide_levels=bool(levels_hidden(session, principal, [run_id])))
+
+
 def describe(session: Session, row: RunRow, *, hide_levels: bool = False) -> RunOut:
-    """The run as the API shows it (never the candidate's name: the alias); `hide_levels`
-    leaves the machine signals out of its summary for a reviewer who has not scored it yet."""
-    run, submission, candidate = row
-    return RunOut(
-        id=run.id,
-        state=run.state,
-        submission_id=run.submission_id,
-        candidate_id=submission.candidate_id,
-        candidate_alias=candidate.alias if candidate else None,
-        assessment_id=submission.assessment_id,
-        challenge=run.challenge,
-        probes=run.probes,
-        phase=run.phase,
-        attempts=run.attempts,
-        queue_position=queue.queue_position(session, run),
-        cancel_requested=run.cancel_requested,
-        reason=run.reason,
-        summary=blind.human_signals_only(run.summary) if hide_levels else run.summary,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
+    """A loaded run as the API shows it."""
+    found = repository.view(session, row[0].org_id, row[0].id)
+    assert found is not None  # noqa: S101 - the caller just loaded it in this session
+    return shown(found, hide_levels=hide_levels)
 
 
 def cancel_run(*, session: Session, principal: Principal, run_id: str) -> RunRow:
