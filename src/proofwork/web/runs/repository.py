@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session
@@ -61,7 +61,7 @@ _VIEWS = (
 )
 
 
-def views(org_id: str) -> Select[Unpack[tuple[Any, ...]]]:
+def views(org_id: str) -> Select[*tuple[Any, ...]]:
     """The columns a run is shown with (plain rows, no objects to build), the organisation's."""
     return _VIEWS.where(Run.org_id == org_id)
 
@@ -78,7 +78,7 @@ def listing(
     submission_id: str | None,
     candidate_id: str | None,
     assessment_id: str | None,
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """The organisation's runs matching the filters, as shown (for a page)."""
     query = views(org_id)
     if state is not None:
