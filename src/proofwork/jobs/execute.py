@@ -8,6 +8,7 @@ this: it only sees a GradeRequest and a listener.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from proofwork import engine
 from proofwork.config import Settings
 from proofwork.evidence import Report
-from proofwork.jobs import queue
+from proofwork.jobs import queue, similarity
 from proofwork.jobs.queue import Claim
 from proofwork.reports.html import render_html
 from proofwork.sandbox import SandboxError
@@ -25,6 +26,8 @@ from proofwork.store.blobs import BlobStore
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import Run, RunState, Submission
 from proofwork.webhooks import outbox
+
+log = logging.getLogger(__name__)
 
 
 class RunLost(Exception):
@@ -79,7 +82,8 @@ def execute(
         run = session.get_one(Run, claim.run_id)
         submission = session.get_one(Submission, run.submission_id)
         archive = blobs.read(session, submission.sha256)
-        challenge, probes = run.challenge, run.probes
+        challenge, probes, submission_id = run.challenge, run.probes, submission.id
+    _fingerprint(factory, blobs, settings, submission_id)
     with tempfile.TemporaryDirectory(prefix="pw-run-") as tmp:
         # Not the uploaded file's name: it often carries the candidate's, and reviewers read
         # the report blind.
@@ -110,6 +114,18 @@ def execute(
     if watch.lost:
         return None
     return _store_report(factory, blobs, claim, report)
+
+
+def _fingerprint(
+    factory: sessionmaker[Session], blobs: BlobStore, settings: Settings, submission_id: str
+) -> None:
+    # Copied work is found beside the grade, never instead of it: a failure here is logged.
+    try:
+        similarity.fingerprint_submission(
+            factory=factory, blobs=blobs, settings=settings, submission_id=submission_id
+        )
+    except Exception:  # an archive the intake refuses fails the grade itself, saying why
+        log.exception("fingerprinting submission %s failed", submission_id)
 
 
 def _end(

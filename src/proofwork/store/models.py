@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -476,3 +477,41 @@ class InvitationReminder(Base):
         ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
     )
     sent_at: Mapped[dt.datetime] = _created()
+
+
+class SubmissionFingerprint(Base):
+    """A submission's code fingerprints (winnowed, the assessment's starter subtracted),
+    computed once by a worker after intake: 8-byte hashes, packed and sorted."""
+
+    __tablename__ = "submission_fingerprint"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[str] = _org()
+    assessment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), index=True
+    )
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class SimilarityPair(Base):
+    """Two submissions of one assessment sharing code at or above the threshold (a < b)."""
+
+    __tablename__ = "similarity_pair"
+    __table_args__ = (UniqueConstraint("a_submission_id", "b_submission_id"),)
+    id: Mapped[str] = _id()
+    org_id: Mapped[str] = _org()
+    assessment_id: Mapped[str] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), index=True
+    )
+    a_submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    b_submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    similarity: Mapped[float] = mapped_column(Float)
+    shared: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = _created()

@@ -32,6 +32,7 @@ from proofwork.web.portal import git_http
 from proofwork.web.reminders import remind_forever
 from proofwork.web.reviews import endpoints as reviews
 from proofwork.web.runs import endpoints as runs
+from proofwork.web.similarity import endpoints as similarity
 from proofwork.web.submissions import endpoints as submissions
 from proofwork.web.webhooks import endpoints as webhooks
 from proofwork.webhooks.outbox import deliver_forever
@@ -177,7 +178,9 @@ def openapi_document() -> dict[str, Any]:
     return create_app(None).openapi()
 
 
-DOMAINS = (assessments, candidates, invitations, submissions, runs, reviews, webhooks)
+DOMAINS = (
+    assessments, candidates, invitations, submissions, runs, reviews, webhooks, similarity,
+)  # fmt: skip
 
 
 def route_permissions() -> dict[tuple[str, str], str]:

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "decisions:read": HIRING,
     "decisions:write": HIRING,
     "webhooks:manage": frozenset({Role.OWNER}),
+    # Who copied from whom is for the hiring team, not for blind reviewers.
+    "similarity:read": HIRING,
     # The pages' own: teammates and the outbox are the owner's, the audit log the hiring team's.
     "team:manage": frozenset({Role.OWNER}),
     "outbox:read": frozenset({Role.OWNER}),
