@@ -119,6 +119,8 @@ def test_submitting_needs_a_level_and_a_written_justification_for_every_rubric_s
 ) -> None:
     one_signal = {**card((2, 2)), "levels": {HUMAN[0]: 2}}
     assert _put(client, round_, "reviewer", one_signal) == 422
+    machine = {**card((2, 2)), "levels": {HUMAN[0]: 2, HUMAN[1]: 2, "production_readiness": 4}}
+    assert _put(client, round_, "reviewer", {**machine, "submit": False}) == 422
     blank = {**card((2, 2)), "justifications": {HUMAN[0]: "fine", HUMAN[1]: "   "}}
     url = f"/api/v1/runs/{round_.run_id}/scorecards/mine"
     refused = client.put(url, headers=round_.headers["reviewer"], json=blank)

@@ -28,8 +28,12 @@ def save_scorecard(
     card = repository.scorecard_of(session, run.id, principal.user_id)
     if card is not None and card.submitted_at is not None:
         raise ApiError(409, "this scorecard was submitted; it can no longer change")
+    wanted = {s["name"]: str(s.get("title") or s["name"]) for s in human_signals(run.summary)}
+    unknown = sorted(set(data.levels) - set(wanted)) if wanted else []
+    if unknown:
+        known = ", ".join(wanted)
+        raise ApiError(422, f"{', '.join(unknown)}: not scored by reviewers here; score {known}")
     if data.submit:
-        wanted = {s["name"]: str(s.get("title") or s["name"]) for s in human_signals(run.summary)}
         check_complete(data, wanted)
     if card is None:
         card = Scorecard(org_id=principal.org_id, run_id=run.id, reviewer_id=principal.user_id)
