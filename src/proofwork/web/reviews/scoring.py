@@ -8,6 +8,7 @@ them join it once the reviewer has submitted their own.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,7 @@ def queue(*, session: Session, principal: Principal) -> list[QueueItem]:
         .subquery()
     )
     mine = Scorecard.run_id == Run.id, Scorecard.reviewer_id == principal.user_id
-    rows = session.execute(
+    query = (
         select(
             Run.id, Run.finished_at, Run.levels, Candidate.alias, Assessment.title,
             exists().where(*mine).label("draft"),
@@ -78,15 +79,21 @@ def queue(*, session: Session, principal: Principal) -> list[QueueItem]:
         .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
         .where(~exists().where(*mine, Scorecard.submitted_at.is_not(None)))
         .order_by(Run.finished_at, Run.id)
-    ).all()  # fmt: skip
-    items = []
-    for run_id, finished_at, levels, alias, title, draft in rows:
-        wanted = [name for name in HUMAN_SIGNALS if name in (levels or {})]
-        if wanted:
-            ended = finished_at.strftime("%Y-%m-%d %H:%M") if finished_at else ""
-            names = [name.replace("_", " ").capitalize() for name in wanted]
-            alias = alias or "Unnamed submission"
-            items.append(QueueItem(run_id, alias, title, ended, names, bool(draft)))
+        .limit(QUEUE_LIMIT)
+    )  # fmt: skip
+    items: list[QueueItem] = []
+    # Runs without rubric signals (a generic assessment) are skipped: read on until enough.
+    for offset in itertools.count(0, QUEUE_LIMIT):
+        rows = session.execute(query.offset(offset)).all()
+        for run_id, finished_at, levels, alias, title, draft in rows:
+            wanted = [name for name in HUMAN_SIGNALS if name in (levels or {})]
+            if wanted:
+                ended = finished_at.strftime("%Y-%m-%d %H:%M") if finished_at else ""
+                names = [name.replace("_", " ").capitalize() for name in wanted]
+                alias = alias or "Unnamed submission"
+                items.append(QueueItem(run_id, alias, title, ended, names, bool(draft)))
+        if len(rows) < QUEUE_LIMIT or len(items) >= QUEUE_LIMIT:
+            break
     return items[:QUEUE_LIMIT]
 
 
