@@ -13,17 +13,20 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from databases import Store
-from jobs_support import Enqueue, run_row, tiny_archive
+from jobs_support import Enqueue, comparable, run_row, tiny_archive
 from sqlalchemy import select
 
+from proofwork import engine
 from proofwork.config import Settings, load_settings
 from proofwork.jobs import distributed
 from proofwork.store import DatabaseBlobs, make_engine, session_factory, upgrade
 from proofwork.store.database import unit_of_work
-from proofwork.store.models import RunEvent, RunState
+from proofwork.store.models import Role, RunEvent, RunState, SubmissionFingerprint
+from proofwork.web import admin
 
 PROOFWORK = str(Path(sys.executable).parent / "proofwork")
 
@@ -76,9 +79,8 @@ def _settings(store: Store, redis_url: str) -> Settings:
     )
 
 
-def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
+def _env(settings: Settings) -> dict[str, str]:
+    return {
         "PROOFWORK_DATABASE_URL": settings.database_url,
         "PROOFWORK_BROKER_URL": settings.broker_url,
         "PROOFWORK_BLOBS": "database",
@@ -87,6 +89,10 @@ def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "PROOFWORK_STALE_AFTER_S": str(settings.stale_after_s),
         "PROOFWORK_WORKER_CORES": "2",
     }
+
+
+def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **_env(settings)}
     with log.open("ab") as sink:
         # A session of its own: killing the group is losing the machine, pool threads and all.
         return subprocess.Popen(
@@ -173,3 +179,63 @@ def test_kill_9_of_a_celery_worker_mid_grade_then_a_restart_ends_every_run_done_
         assert run.report_sha256 is not None
         ends = [e for e in _events(fresh_store, run_id) if e[1:] == ("probe-end", "tests")]
         assert ends == [(2, "probe-end", "tests")]
+
+
+@pytest.mark.slow
+def test_a_submission_uploaded_through_the_api_is_graded_by_celery_like_the_cli(
+    fresh_store: Store, redis_url: str, unused_port: int, tmp_path: Path
+) -> None:
+    """The scale-out path end to end: the API (serve, no embedded workers) on PostgreSQL rings
+    Celery, a `proofwork worker` grades; the report equals a CLI grade of the same archive."""
+    with unit_of_work(fresh_store.factory) as session:
+        org = admin.create_org(session=session, name="Acme")
+        user = admin.create_user(session=session, org=org, email="a@acme.test", role=Role.OWNER)
+        token = admin.create_token(session=session, org=org, role=Role.OWNER, user=user)[1]
+    settings = _settings(fresh_store, redis_url)
+    log = tmp_path / "processes.log"
+    worker = _worker(settings, log)
+    with log.open("ab") as sink:
+        server = subprocess.Popen(
+            [PROOFWORK, "serve", "--port", str(unused_port), "--workers", "0"],
+            env={**os.environ, **_env(settings)}, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{unused_port}/api/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    try:
+        _wait_for(lambda: _answers(client), server, log)
+        assessment = client.post("/assessments", json={"title": "Generic round"})
+        assert assessment.status_code == 201, assessment.text
+        files = {"file": ("work.tar.gz", tiny_archive(), "application/gzip")}
+        fields = {"probes": "tests", "assessment_id": assessment.json()["id"]}
+        created = client.post("/submissions", files=files, data=fields)
+        assert created.status_code == 201, created.text
+        run_id = created.json()["run"]["id"]
+        _wait_for(lambda: run_row(fresh_store, run_id).state.finished, worker, log)
+        run = client.get(f"/runs/{run_id}").json()
+        assert run["state"] == "done" and run["attempts"] == 1, run
+        report = client.get(f"/runs/{run_id}/report").json()
+        with unit_of_work(fresh_store.factory) as session:  # fingerprinted by the worker too
+            prints = session.get(SubmissionFingerprint, created.json()["id"])
+            assert prints is not None and prints.count > 0
+    finally:
+        client.close()
+        server.send_signal(signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        worker.wait(timeout=60)
+    archive = tmp_path / "work.tar.gz"
+    archive.write_bytes(tiny_archive())
+    direct = engine.grade(
+        engine.GradeRequest(source=archive, settings=load_settings(install=False), probes=["tests"])
+    )
+    assert comparable(report) == comparable(direct.to_json())
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/health").status_code == 200
+    except httpx.TransportError:
+        return False
