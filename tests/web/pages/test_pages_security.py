@@ -3,6 +3,7 @@ refused, the sign-in rate limit, the session cookie's flags, the headers, the AP
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from typing import Any
@@ -14,10 +15,19 @@ from fastapi.testclient import TestClient
 from web_support import EMAIL, NAME, World
 
 from proofwork.store.database import unit_of_work
-from proofwork.store.models import Membership, Organisation, User, WebSession, utcnow
+from proofwork.store.models import (
+    Assessment,
+    Candidate,
+    Invitation,
+    Membership,
+    Organisation,
+    User,
+    WebSession,
+    utcnow,
+)
 from proofwork.web import pages
 from proofwork.web.app import Services
-from proofwork.web.auth import hash_secret
+from proofwork.web.auth import INVITATION_PREFIX, hash_secret, new_secret
 from proofwork.web.pages.security import CSP
 from proofwork.web.pages.session import BROWSER_COOKIE, SESSION_COOKIE, hash_password
 
@@ -114,15 +124,37 @@ def test_pages_are_not_in_the_api_document() -> None:
     assert ("GET", "/sign-in") in PAGE_ROUTES
 
 
+def _other_invitation(services: Services) -> str:
+    """A real invitation of the other organisation (a candidate who is not org A's): its token."""
+    secret = new_secret(INVITATION_PREFIX)
+    with unit_of_work(services.factory) as session:
+        other = session.query(Organisation).filter(Organisation.name == "Other").one()
+        assessment = Assessment(org_id=other.id, title="Other round", time_box_minutes=60)
+        candidate = Candidate(org_id=other.id, name="Bob Other", email="bob@other.test", alias="B")
+        session.add_all([assessment, candidate])
+        session.flush()
+        session.add(
+            Invitation(
+                org_id=other.id, assessment_id=assessment.id, candidate_id=candidate.id,
+                token_hash=hash_secret(secret), expires_at=utcnow() + dt.timedelta(days=1),
+            )
+        )  # fmt: skip
+    return secret
+
+
 @pytest.mark.parametrize("path", GET_ROUTES)
-def test_every_page_keeps_org_a_from_outsiders_anonymous_and_reviewers(
-    personas: dict[str, TestClient], world: World, path: str
+def test_every_page_keeps_org_a_from_outsiders_anonymous_reviewers_and_other_candidates(
+    personas: dict[str, TestClient], services: Services, world: World, path: str
 ) -> None:
-    # A candidate of another invitation: a valid-looking token that is not org A's.
-    other_token = "pwi_" + secrets.token_urlsafe(32)
-    url = _fill(path, world, other_token)
-    for persona in ("anonymous", "outsider", "reviewer"):
-        response = personas[persona].get(url)
+    names_org_a = any(f"{{{name}}}" in path for name in world.ids)
+    links = [("anonymous", "pwi_" + secrets.token_urlsafe(32))]
+    if "{" in path and not all(p in world.ids for p in re.findall(r"\{([^}:]+)", path)):
+        # A path with a link's secret: a candidate of another invitation follows theirs.
+        links.append(("other candidate", _other_invitation(services)))
+    for persona, token in [*links, ("outsider", links[0][1]), ("reviewer", links[0][1])]:
+        url = _fill(path, world, token)
+        client = personas.get(persona, personas["anonymous"])
+        response = client.get(url)
         text = f"{persona} GET {url}: {response.status_code} {response.text[:500]}"
         assert response.status_code < 500, text
         assert "Traceback" not in response.text, text
@@ -131,10 +163,13 @@ def test_every_page_keeps_org_a_from_outsiders_anonymous_and_reviewers(
             assert NAME not in response.text and EMAIL not in response.text, text
             continue
         assert not any(secret in response.text for secret in world.secrets), text
-        names_org_a = any(name in path for name in world.ids) or "{" in path
-        if persona == "anonymous" and response.status_code == 303:
-            assert response.headers["location"].startswith("/sign-in"), text
-        elif persona == "outsider" and names_org_a:
+        if response.status_code in (302, 303, 307):
+            location = response.headers["location"]
+            assert location.startswith("/") and not location.startswith("//"), text
+            if persona == "anonymous" and "{" not in path:
+                assert location.startswith("/sign-in"), text
+        reaches_org_a = "{" in path if persona == "outsider" else names_org_a
+        if persona in ("outsider", "other candidate") and reaches_org_a:
             assert response.status_code in (404, 410), text
         if response.status_code >= 400:
             assert "text/html" in response.headers["content-type"], text  # an error page
