@@ -35,6 +35,11 @@ REQUEST_SLACK = 1024 * 1024
 HEAD_BYTES = 4096  # where a receive-pack request names its capabilities
 
 
+def status_url(request: Request, token: str) -> str:
+    """The absolute address of the invitation's status page."""
+    return f"{request.base_url}i/{token}/status"
+
+
 def _plain(status: int, message: str) -> PlainTextResponse:
     return PlainTextResponse(message.rstrip() + "\n", status_code=status)
 
@@ -131,10 +136,9 @@ async def _receive(
         if not git_remote.wants_sideband(head):
             return _plain(exc.status, message)
         return Response(git_remote.sideband(3, message), headers=headers)
-    status_url = f"{request.base_url}i/{token}/status"
     note = (
         f"Proofwork received {push.branch} at {push.sha[:12]}: it is queued for grading.\n"
-        f"Follow it at {status_url}\n"
+        f"Follow it at {status_url(request, token)}\n"
     )
     if git_remote.wants_sideband(head):
         output = git_remote.sideband(2, note) + output
@@ -151,6 +155,8 @@ def _submit(request: Request, token: str, repo: Path, push: git_remote.Push) -> 
                 size=path.stat().st_size,
                 seen_file=True,
             )
-            receive_submission(services_of(request), token, upload)
+            receive_submission(
+                services_of(request), token, upload, status_url=status_url(request, token)
+            )
     # Kept now as the submission's blob; the invitation takes no further push.
     git_remote.discard(repo)

@@ -9,27 +9,34 @@ feedback after the deadline, but not send anything else.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from proofwork.challenges import Pack, PackError, discover
 from proofwork.config import Settings
 from proofwork.probes import default_registry
+from proofwork.store.blobs import BlobStore
 from proofwork.store.models import (
     Assessment,
     Candidate,
+    Decision,
     Invitation,
     InvitationState,
     Organisation,
     Run,
+    RunEvent,
+    RunState,
     Submission,
     utcnow,
 )
 from proofwork.web.auth import CANDIDATE, INVITATION_PREFIX, Principal, hash_secret
 from proofwork.web.errors import ApiError
+from proofwork.web.mail import send_mail
+from proofwork.web.portal.feedback import Feedback, candidate_feedback
 from proofwork.web.submissions.service import create_submission
 from proofwork.web.submissions.upload import Upload
 
@@ -122,6 +129,15 @@ def check_can_submit(portal: Portal) -> None:
         raise InvitationClosed("the deadline has passed, so this invitation takes no submission")
 
 
+def mark_opened(session: Session, invitation_id: str) -> None:
+    """Record when the candidate first opened the link (once)."""
+    session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.opened_at.is_(None))
+        .values(opened_at=utcnow())
+    )
+
+
 def pack_of(assessment: Assessment, settings: Settings) -> Pack | None:
     """The assessment's pack (None for a generic assessment or a pack no longer installed)."""
     if assessment.pack_id is None:
@@ -195,17 +211,47 @@ PROBE_WORDS = {
 PACK_ONLY = ("acceptance", "load", "faults", "scale")  # they need a pack's checks or plans
 
 
-def probes_for(pack: Pack | None) -> list[Graded]:
-    """The measurements a run of this pack makes (a generic run: those for a service)."""
+def planned_probes(pack: Pack | None) -> list[str]:
+    """The probes a run of this pack makes, by name (a generic run: those for a service)."""
     kind = pack.spec.kind if pack is not None else "service"
     found = []
     for probe in default_registry().create():
         kinds = getattr(probe, "kinds", (kind,))
-        if kind not in kinds or (pack is None and probe.name in PACK_ONLY):
-            continue
-        title, how = PROBE_WORDS.get(probe.name, (probe.name.capitalize(), probe.name))
-        found.append(Graded(title, how))
+        if kind in kinds and not (pack is None and probe.name in PACK_ONLY):
+            found.append(probe.name)
     return found
+
+
+def probe_title(name: str) -> str:
+    """A probe's name in plain words."""
+    return PROBE_WORDS.get(name, (name.capitalize(), ""))[0]
+
+
+def probes_for(pack: Pack | None) -> list[Graded]:
+    """The measurements a run of this pack makes, in plain words."""
+    return [
+        Graded(*PROBE_WORDS.get(name, (name.capitalize(), name))) for name in planned_probes(pack)
+    ]
+
+
+@dataclass
+class Step:
+    """One probe of a run as the status page shows it."""
+
+    name: str
+    title: str
+    state: str = "waiting"  # waiting | running | done
+
+
+def progress(planned: list[str], events: list[RunEvent]) -> list[Step]:
+    """The run's probes, each waiting, running or done, from its events so far."""
+    steps = {name: Step(name, probe_title(name)) for name in planned}
+    for event in events:
+        if event.kind not in ("probe-start", "probe-end"):
+            continue
+        step = steps.setdefault(event.name, Step(event.name, probe_title(event.name)))
+        step.state = "running" if event.kind == "probe-start" else "done"
+    return list(steps.values())
 
 
 def signals_for(pack: Pack | None) -> list[Graded]:
@@ -223,12 +269,15 @@ def signals_for(pack: Pack | None) -> list[Graded]:
     return found
 
 
-def receive_submission(services: Services, token: str, upload: Upload) -> tuple[Portal, Run]:
-    """Store the candidate's submission through the intake, queue its run, wake the workers."""
+def receive_submission(
+    services: Services, token: str, upload: Upload, *, status_url: str
+) -> tuple[Portal, Run]:
+    """Store the candidate's submission through the intake, queue its run, wake the workers,
+    and tell the candidate by mail that it arrived."""
     with services.factory() as session:
         portal = open_portal(session, token)
         check_can_submit(portal)
-        _, run = create_submission(
+        submission, run = create_submission(
             session=session,
             principal=portal.principal,
             settings=services.settings,
@@ -237,4 +286,54 @@ def receive_submission(services: Services, token: str, upload: Upload) -> tuple[
         )
         session.commit()
         services.ring([run.id])
+        send_mail(
+            services,
+            org_id=portal.invitation.org_id,
+            to=portal.candidate.email,
+            subject=f"{portal.org_name}: your submission was received",
+            text=RECEIVED.format(
+                name=portal.candidate.name,
+                org=portal.org_name,
+                title=portal.assessment.title,
+                when=f"{submission.created_at:%d %B %Y at %H:%M} UTC",
+                size=submission.size,
+                sha=submission.sha256[:12],
+                url=status_url,
+            ),
+            link=status_url,
+        )
         return portal, run
+
+
+RECEIVED = """Hello {name},
+
+{org} received your submission for "{title}" on {when}
+({size} bytes, fingerprint {sha}).
+
+It is being graded now. You can follow it, step by step, here:
+{url}
+
+Nothing else is needed from you. The hiring team reads every graded submission and will
+let you know their decision.
+"""
+
+
+def feedback_for(session: Session, blobs: BlobStore, portal: Portal) -> Feedback:
+    """The candidate's feedback: only when the assessment shares it, after the decision, on a
+    finished run; 404 with the reason otherwise."""
+    if not portal.assessment.feedback_visible:
+        raise ApiError(404, f"{portal.org_name} does not share feedback for this assessment")
+    decided = session.scalar(
+        select(Decision.id).where(
+            Decision.candidate_id == portal.candidate.id,
+            Decision.assessment_id == portal.assessment.id,
+        )
+    )
+    found = latest_run(session, portal.invitation.id)
+    if decided is None or found is None:
+        raise ApiError(404, "feedback is shared once the hiring team has made its decision")
+    run = found[1]
+    if run.state != RunState.DONE or run.report_sha256 is None:
+        raise ApiError(404, "your submission's grading did not finish, so there is no feedback")
+    report = json.loads(blobs.read(session, run.report_sha256))
+    return candidate_feedback(report)

@@ -24,6 +24,7 @@ from proofwork.web.runs import repository
 from proofwork.web.runs.schemas import RunEventOut
 
 POLL_S = 0.5
+PUBLIC_KINDS = ("phase", "probe-start", "probe-end")
 
 
 def run_state(run: Run | None, session: Session) -> dict[str, Any]:
@@ -54,8 +55,10 @@ async def event_stream(
     wait_s: float,
     *,
     with_state: bool = False,
+    public: bool = False,
 ) -> AsyncIterator[str]:
-    """The run's events after `after` as SSE text (`state` events too when asked)."""
+    """The run's events after `after` as SSE text (`state` events too when asked). `public`
+    (the candidate's page) keeps only which phase and probe runs, without messages."""
     deadline = time.monotonic() + wait_s
     last_state: dict[str, Any] | None = None
     while True:
@@ -65,6 +68,10 @@ async def event_stream(
             yield f"event: state\ndata: {json.dumps(state)}\n\n"
         for event in events:
             after = event.id
+            if public:
+                if event.kind not in PUBLIC_KINDS:
+                    continue
+                event = event.model_copy(update={"message": ""})
             data = json.dumps(event.model_dump(mode="json"))
             yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
         if (finished and not events) or time.monotonic() >= deadline:
