@@ -137,11 +137,11 @@ def test_the_redactor_replaces_name_email_and_name_parts_but_not_other_words(
     hide = blind.redactor(candidate)
     text = (
         "ADA LOVELACE wrote this; ada.lovelace@example.org, ada.lovelace, Lovelace's adapter; "
-        "Ada  Lovelace said: use the adapter (ADA)"
+        "Ada  Lovelace said: use the adapter (ADA); see ada-lovelace.zip, @AdaLovelace"
     )
     assert hide(text) == (
         f"{ALIAS} wrote this; {ALIAS}, {ALIAS}, {ALIAS}'s adapter; "
-        f"{ALIAS} said: use the adapter ({ALIAS})"
+        f"{ALIAS} said: use the adapter ({ALIAS}); see {ALIAS}.zip, @{ALIAS}"
     )
     candidate.name = "Seán O'Brien"
     assert blind.redactor(candidate).data("<p>Se\u00e1n O&#x27;Brien</p>".encode()) == (

@@ -80,15 +80,17 @@ class Redactor:
 
 
 def redactor(candidate: Candidate | None) -> Redactor:
-    """What hides this candidate: their e-mail, its local part, their full name, and each
-    capitalised part of it as a word (how commit authors and sign-offs name people)."""
+    """What hides this candidate: their e-mail, its local part, their full name (also joined by
+    `-`, `_`, `.` or nothing), and each capitalised part of it as a word (how commit authors and
+    sign-offs name people)."""
     if candidate is None:
         return Redactor("", None)
     email, name = candidate.email.strip(), " ".join(candidate.name.split())
     parts = name.split()
     # Most specific first: at one place in the text the first alternative that matches wins.
     whole = [re.escape(email)] if email else []
-    whole += [r"\s+".join(re.escape(part) for part in parts)] if parts else []
+    # The full name also as people join it in handles and file names: ada-lovelace, AdaLovelace.
+    whole += [r"[\s._-]*".join(re.escape(part) for part in parts)] if parts else []
     # HTML reports escape what they show: "O'Brien" is written "O&#x27;Brien" there.
     whole += [re.escape(html.escape(t)) for t in (email, name) if t and html.escape(t) != t]
     local = email.split("@", 1)[0]
