@@ -144,7 +144,13 @@ def test_a_reviewer_scores_blind_then_sees_the_others_and_the_flag(
     axe(page)
     shot(page, "review-score-refused")
 
-    # The rest by keyboard: into the second reason, then Tab to Submit and press Enter.
+    # The rest by keyboard: arrows move a level, then the second reason, Tab to Submit, Enter.
+    tradeoff = page.get_by_role("group", name="Tradeoff reasoning")
+    tradeoff.get_by_label("2 Covers the rules").focus()
+    page.keyboard.press("ArrowDown")
+    expect(tradeoff.get_by_label("3 Weighs options")).to_be_checked()
+    page.keyboard.press("ArrowUp")
+    expect(tradeoff.get_by_label("2 Covers the rules")).to_be_checked()
     page.get_by_label("Why this level?").nth(1).focus()
     page.keyboard.type("Weighs SQLite against a queue, no numbers.")
     page.keyboard.press("Tab")  # the overall note
