@@ -25,6 +25,7 @@ from proofwork.web.hiring import repository, service
 from proofwork.web.hiring.roster import MAX_BYTES, RosterError, parse_roster
 from proofwork.web.invitations.service import resend_invitation, revoke_invitation
 from proofwork.web.mail import send_mail
+from proofwork.web.markdown import render_markdown
 from proofwork.web.pages.session import require_page
 from proofwork.web.pages.templating import add_nav, render
 from proofwork.web.reviews.schemas import DecisionIn
@@ -79,7 +80,7 @@ def _new_form(
     context = {
         "packs": packs,
         "chosen": chosen,
-        "brief": chosen.brief if chosen else None,
+        "brief": render_markdown(chosen.brief) if chosen else None,
         "values": values,
         "problems": problems or {},
     }
