@@ -6,9 +6,10 @@ candidates at every stage: invitations, opened links, runs with their reports an
 on the reviewed ones, decisions. Start `proofwork serve --workers 0`; from a second process,
 sign in through the sign-in form and request, over loopback with that session, the dashboard,
 the pipeline (a random sort key, a random page) and the compare view of five graded
-candidates; print p50/p95 per page (target p95 < 150 ms).
+candidates; print p50/p95 per page (target p95 < 150 ms). One signed-in client by default, as
+one member of a hiring team browses; `--clients N` runs N sessions at once.
 
-    .venv/bin/python benchmarks/pages.py [--seconds 20] [--clients 4] [--candidates 2000]
+    .venv/bin/python benchmarks/pages.py [--seconds 20] [--clients 1] [--candidates 2000]
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def main() -> int:
     """Print the figures; 0 when every page meets the target."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--port", type=int, default=18766)
     args = parser.parse_args()

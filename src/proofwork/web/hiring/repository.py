@@ -28,7 +28,7 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from proofwork.challenges import HUMAN_SIGNALS, MACHINE_SIGNALS
 from proofwork.store.models import (
@@ -123,33 +123,29 @@ class PipelineRow:
     reason: str | None
 
 
-def _newest(partition: Any, *order: Any) -> Any:
-    return func.row_number().over(partition_by=partition, order_by=order).label("newest")
+@dataclass(frozen=True)
+class _Parts:
+    """The pieces of the pipeline query: who belongs, and each one's newest rows."""
+
+    members: Subquery
+    invitation: Any
+    run: Any
+    reviews: Subquery
+    decision: Any
 
 
-def _subqueries(org_id: str, assessment_id: str) -> dict[str, Subquery]:
-    invited = Invitation.assessment_id == assessment_id, Invitation.org_id == org_id
-    submitted = Submission.assessment_id == assessment_id, Submission.org_id == org_id
+def _parts(assessment_id: str, only: Sequence[str] | None = None) -> _Parts:
+    """The pieces for the assessment's candidates (`only` these, when given). The caller has
+    checked that the assessment is the organisation's."""
+    invited = [Invitation.assessment_id == assessment_id]
+    submitted = [Submission.assessment_id == assessment_id, Submission.candidate_id.is_not(None)]
+    if only is not None:
+        invited.append(Invitation.candidate_id.in_(only))
+        submitted.append(Submission.candidate_id.in_(only))
     members = union(
         select(Invitation.candidate_id.label("candidate_id")).where(*invited),
-        select(Submission.candidate_id).where(*submitted, Submission.candidate_id.is_not(None)),
+        select(Submission.candidate_id).where(*submitted),
     ).subquery("members")
-    invitation = (
-        select(
-            Invitation.candidate_id, Invitation.id, Invitation.state, Invitation.opened_at,
-            Invitation.expires_at,
-            _newest(Invitation.candidate_id, Invitation.created_at.desc(), Invitation.id.desc()),
-        ).where(*invited)
-    ).subquery("invitation")  # fmt: skip
-    run = (
-        select(
-            Submission.candidate_id, Run.id, Run.state, Run.created_at, Run.levels,
-            Run.submission_id,
-            _newest(Submission.candidate_id, Run.created_at.desc(), Run.id.desc()),
-        )
-        .join(Submission, Submission.id == Run.submission_id)
-        .where(*submitted)
-    ).subquery("run")  # fmt: skip
     human = [Scorecard.levels[name].as_integer() for name in HUMAN_SIGNALS]
     reviews = (
         select(
@@ -169,36 +165,80 @@ def _subqueries(org_id: str, assessment_id: str) -> dict[str, Subquery]:
         .where(*submitted, Scorecard.submitted_at.is_not(None))
         .group_by(Scorecard.run_id)
     ).subquery("reviews")
-    decision = (
-        select(
-            Decision.candidate_id, Decision.outcome, Decision.reason,
-            _newest(Decision.candidate_id, Decision.created_at.desc(), Decision.id.desc()),
-        ).where(Decision.assessment_id == assessment_id, Decision.org_id == org_id)
-    ).subquery("decision")  # fmt: skip
-    return {
-        "members": members,
-        "invitation": invitation,
-        "run": run,
-        "reviews": reviews,
-        "decision": decision,
-    }
+    return _Parts(members, aliased(Invitation), aliased(Run), reviews, aliased(Decision))
 
 
-def _stage(q: dict[str, Subquery]) -> ColumnElement[int]:
-    inv, run, reviews, decision = q["invitation"], q["run"], q["reviews"], q["decision"]
+def _newest(column: Any, created_at: Any, *where: ColumnElement[bool]) -> Any:
+    """The id of the newest row matching `where` (looked up per candidate through an index)."""
+    return (
+        select(column).where(*where).order_by(created_at.desc(), column.desc()).limit(1)
+    ).scalar_subquery()
+
+
+# What each sort key needs joined besides the candidate (the reviews come with the run).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "name": (),
+    "email": (),
+    "run": ("run",),
+    "review": ("run", "reviews"),
+    **dict.fromkeys(MACHINE_SIGNALS, ("run",)),
+    **dict.fromkeys(HUMAN_SIGNALS, ("run", "reviews")),
+}
+EVERYTHING = ("invitation", "run", "reviews", "decision")
+
+
+def _joined(
+    parts: _Parts,
+    org_id: str,
+    assessment_id: str,
+    columns: Sequence[Any],
+    needs: Sequence[str] = EVERYTHING,
+) -> Select[Any]:
+    member = parts.members.c.candidate_id
+    query = (
+        select(*columns)
+        .select_from(parts.members)
+        .join(Candidate, and_(Candidate.id == member, Candidate.org_id == org_id))
+    )
+    if "invitation" in needs:
+        newest = _newest(
+            Invitation.id, Invitation.created_at,
+            Invitation.candidate_id == member, Invitation.assessment_id == assessment_id,
+        )  # fmt: skip
+        query = query.outerjoin(parts.invitation, parts.invitation.id == newest)
+    if "run" in needs:
+        newest = _newest(
+            Run.id, Run.created_at,
+            Submission.id == Run.submission_id, Submission.candidate_id == member,
+            Submission.assessment_id == assessment_id,
+        )  # fmt: skip
+        query = query.outerjoin(parts.run, parts.run.id == newest)
+    if "reviews" in needs:
+        query = query.outerjoin(parts.reviews, parts.reviews.c.run_id == parts.run.id)
+    if "decision" in needs:
+        newest = _newest(
+            Decision.id, Decision.created_at,
+            Decision.candidate_id == member, Decision.assessment_id == assessment_id,
+        )  # fmt: skip
+        query = query.outerjoin(parts.decision, parts.decision.id == newest)
+    return query
+
+
+def _stage(parts: _Parts) -> ColumnElement[int]:
+    inv, run, reviews, decision = parts.invitation, parts.run, parts.reviews, parts.decision
     rank = {stage: STAGES.index(stage) for stage in STAGES}
     return case(
-        (decision.c.outcome == Outcome.ADVANCE.value, rank["advanced"]),
-        (decision.c.outcome == Outcome.REJECT.value, rank["rejected"]),
+        (decision.outcome == Outcome.ADVANCE, rank["advanced"]),
+        (decision.outcome == Outcome.REJECT, rank["rejected"]),
         (reviews.c.cards > 0, rank["reviewed"]),
-        (run.c.state == RunState.DONE.value, rank["graded"]),
+        (run.state == RunState.DONE, rank["graded"]),
         (
-            or_(run.c.id.is_not(None), inv.c.state == InvitationState.SUBMITTED.value),
+            or_(run.id.is_not(None), inv.state == InvitationState.SUBMITTED),
             rank["submitted"],
         ),
-        (inv.c.state == InvitationState.REVOKED.value, rank["revoked"]),
-        (inv.c.expires_at <= utcnow(), rank["expired"]),
-        (inv.c.opened_at.is_not(None), rank["started"]),
+        (inv.state == InvitationState.REVOKED, rank["revoked"]),
+        (inv.expires_at <= utcnow(), rank["expired"]),
+        (inv.opened_at.is_not(None), rank["started"]),
         else_=rank["invited"],
     )
 
@@ -206,47 +246,34 @@ def _stage(q: dict[str, Subquery]) -> ColumnElement[int]:
 SORTS = ("name", "email", "stage", "run", *MACHINE_SIGNALS, *HUMAN_SIGNALS, "review")
 
 
-def _sort_key(q: dict[str, Subquery], stage: ColumnElement[int], key: str) -> Any:
-    run, reviews = q["run"], q["reviews"]
+def _sort_key(parts: _Parts, key: str) -> Any:
+    run, reviews = parts.run, parts.reviews
     if key in MACHINE_SIGNALS:
-        return run.c.levels[key].as_integer()
+        return run.levels[key].as_integer()
     if key in HUMAN_SIGNALS:
         return reviews.c[f"avg_{key}"]
     columns: dict[str, Any] = {
         "name": func.lower(Candidate.name),
         "email": func.lower(Candidate.email),
-        "stage": stage,
-        "run": run.c.created_at,
+        "stage": _stage(parts),
+        "run": run.created_at,
         "review": reviews.c.score,
     }
     return columns[key]
 
 
-def _pipeline_query(org_id: str, assessment_id: str) -> tuple[Select[Any], Any]:
-    q = _subqueries(org_id, assessment_id)
-    members, inv, run, reviews, decision = (
-        q["members"], q["invitation"], q["run"], q["reviews"], q["decision"]
-    )  # fmt: skip
-    stage = _stage(q)
-    query = (
-        select(
-            Candidate.id, Candidate.name, Candidate.email, stage.label("stage"),
-            inv.c.id.label("invitation_id"), inv.c.state.label("invitation_state"),
-            inv.c.opened_at, inv.c.expires_at,
-            run.c.id.label("run_id"), run.c.state.label("run_state"),
-            run.c.created_at.label("run_created_at"), run.c.submission_id, run.c.levels,
-            reviews.c.cards, reviews.c.score,
-            *(reviews.c[f"avg_{name}"] for name in HUMAN_SIGNALS),
-            decision.c.outcome, decision.c.reason,
-        )
-        .select_from(members)
-        .join(Candidate, and_(Candidate.id == members.c.candidate_id, Candidate.org_id == org_id))
-        .outerjoin(inv, and_(inv.c.candidate_id == Candidate.id, inv.c.newest == 1))
-        .outerjoin(run, and_(run.c.candidate_id == Candidate.id, run.c.newest == 1))
-        .outerjoin(reviews, reviews.c.run_id == run.c.id)
-        .outerjoin(decision, and_(decision.c.candidate_id == Candidate.id, decision.c.newest == 1))
-    )  # fmt: skip
-    return query, (q, stage)
+def _row_columns(parts: _Parts) -> list[Any]:
+    inv, run, reviews, decision = parts.invitation, parts.run, parts.reviews, parts.decision
+    return [
+        Candidate.id, Candidate.name, Candidate.email, _stage(parts).label("stage"),
+        inv.id.label("invitation_id"), inv.state.label("invitation_state"),
+        inv.opened_at, inv.expires_at,
+        run.id.label("run_id"), run.state.label("run_state"),
+        run.created_at.label("run_created_at"), run.submission_id, run.levels,
+        reviews.c.cards, reviews.c.score,
+        *(reviews.c[f"avg_{name}"] for name in HUMAN_SIGNALS),
+        decision.outcome, decision.reason,
+    ]  # fmt: skip
 
 
 def _row(found: Any) -> PipelineRow:
@@ -297,28 +324,33 @@ def pipeline(
     limit: int = 50,
 ) -> tuple[list[PipelineRow], int]:
     """One page of the assessment's candidates sorted by `sort` (one of SORTS), and how many
-    there are in all (two queries). Missing values sort last either way; ties by name."""
-    query, (q, stage) = _pipeline_query(org_id, assessment_id)
-    key = _sort_key(q, stage, sort)
+    there are in all. Missing values sort last either way; ties by name.
+
+    Three queries: the page's candidate ids (only the sort key is worked out for everyone),
+    their rows, the count."""
+    parts = _parts(assessment_id)
+    key = _sort_key(parts, sort)
     ordered = key.desc() if descending else key.asc()
-    query = query.order_by(
-        ordered.nulls_last(), func.lower(Candidate.name), Candidate.id
-    ).offset(offset).limit(limit)  # fmt: skip
-    rows = [_row(found) for found in session.execute(query)]
-    members = q["members"]
-    total = session.scalar(select(func.count()).select_from(members)) or 0
-    return rows, total
+    page = (
+        _joined(parts, org_id, assessment_id, [Candidate.id], NEEDS.get(sort, EVERYTHING))
+        .order_by(ordered.nulls_last(), func.lower(Candidate.name), Candidate.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    ids = list(session.scalars(page))
+    total = session.scalar(select(func.count()).select_from(parts.members)) or 0
+    return pipeline_rows(session, org_id, assessment_id, ids), total
 
 
 def pipeline_rows(
     session: Session, org_id: str, assessment_id: str, candidate_ids: Sequence[str]
 ) -> list[PipelineRow]:
     """These candidates' pipeline rows, in the order asked (unknown ids left out)."""
-    query, _ = _pipeline_query(org_id, assessment_id)
-    found = {
-        row.candidate_id: row
-        for row in map(_row, session.execute(query.where(Candidate.id.in_(candidate_ids))))
-    }
+    if not candidate_ids:
+        return []
+    parts = _parts(assessment_id, only=candidate_ids)
+    query = _joined(parts, org_id, assessment_id, _row_columns(parts))
+    found = {row.candidate_id: row for row in map(_row, session.execute(query))}
     return [found[c] for c in candidate_ids if c in found]
 
 

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -256,7 +257,7 @@ def compare(
         for row in rows
     ]
     rules = {r: "" for c in compared if c.figures for r in c.figures.rules}
-    titles = _rule_titles(settings, assessment.pack_id)
+    titles = _rule_titles(settings.challenges_path, assessment.pack_id, assessment.pack_version)
     return Comparison(assessment, compared, {r: titles.get(r, "") for r in rules})
 
 
@@ -267,10 +268,13 @@ def _figures(session: Session, blobs: BlobStore, run_id: str | None) -> Figures 
     return figures(json.loads(blobs.read(session, run.report_sha256)))
 
 
-def _rule_titles(settings: Settings, pack_id: str | None) -> dict[str, str]:
+@lru_cache(maxsize=32)
+def _rule_titles(challenges_path: str, pack_id: str | None, version: str | None) -> dict[str, str]:
+    # Kept per pack version (an assessment pins it), so a page does not load every pack.
     if pack_id is None:
         return {}
     try:
-        return rule_titles(discover(settings.challenges_path).get(pack_id).brief)
-    except (PackError, OSError):
+        pack = discover(challenges_path).get(pack_id)
+    except PackError:
         return {}
+    return rule_titles(pack.brief) if pack.spec.version == version else {}
