@@ -4,6 +4,7 @@ submitting their scorecard, names replaced by the alias, disagreements, agreemen
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,10 @@ from web_support import EMAIL, NAME, World
 
 from proofwork import history
 from proofwork.analysis.agreement import alpha
-from proofwork.engine import review_material
+from proofwork.challenges import discover
+from proofwork.config import Settings
+from proofwork.engine import GradeRequest, grade, review_material
+from proofwork.reports.html import render_html
 from proofwork.store.models import Candidate, Organisation, Role, Run, RunState, User, utcnow
 from proofwork.web import admin
 from proofwork.web.app import Services
@@ -323,3 +327,58 @@ def test_a_real_history_and_decisions_file_reach_the_reviewer_under_the_alias(
     assert [c["author"] for c in sheet.history["commits"]] == ["Proofwork kit", ALIAS]
     assert f"{ALIAS} adds keys" in [c["subject"] for c in sheet.history["commits"]]
     assert ("add", f"+    # {ALIAS}: retries are safe") in sheet.history["diff"]
+
+
+@pytest.mark.slow
+def test_a_real_grade_reaches_the_reviewer_under_the_alias_before_and_after_submitting(
+    tmp_path: Path, services: Services, world: World, session: Session, client: TestClient,
+    settings: Settings,
+) -> None:  # fmt: skip
+    # The sales-ledger kit as a candidate gets it, then their commit carrying their name.
+    work = tmp_path / "work"
+    shutil.copytree(discover().get("sales-ledger").path("starter"), work)
+    _git(work, "init", "-q", "-b", "main")
+    _git(work, "add", ".")
+    _git(work, "commit", "-qm", "starter", author=f"Proofwork kit <{history.KIT_EMAIL}>",
+         when="2026-01-05T09:00:00Z")  # fmt: skip
+    (work / "DECISIONS.md").write_text(f"# Decisions\n\n{NAME} ({EMAIL}): append-only.\n")
+    with (work / "ledger.py").open("a") as source:
+        source.write(f"# {NAME}: rounding happens once, at the end\n")
+    _git(work, "add", ".")
+    _git(work, "commit", "-qm", f"{NAME.split()[0]}: decisions", author=f"{NAME} <{EMAIL}>",
+         when="2026-01-05T10:00:00Z")  # fmt: skip
+    graded = grade(
+        GradeRequest(source=work, settings=settings, challenge="sales-ledger", probes=["static"])
+    )
+    body = graded.to_json()
+    assert NAME in json.dumps(body)  # the report itself is the candidate's work as sent
+    candidate = session.get_one(Candidate, world.ids["candidate_id"])
+    run = scoreable_run(
+        session, services.blobs, candidate=candidate, assessment_id=world.ids["assessment_id"],
+        body=body,
+    )  # fmt: skip
+    run.html_sha256 = services.blobs.put(session, [render_html(graded).encode()]).sha256
+    session.commit()
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@acme.test"))
+    assert reviewer is not None
+    principal = Principal(candidate.org_id, Role.REVIEWER, user_id=reviewer.id)
+    sheet = scoring.sheet(session=session, principal=principal, blobs=services.blobs, run_id=run.id)
+    assert [s.name for s in sheet.rubric] == list(HUMAN)
+    assert len(sheet.rubric[0].levels) == 5 and sheet.machine == []
+    assert sheet.material["DECISIONS.md"] == f"# Decisions\n\n{ALIAS} ({ALIAS}): append-only.\n"
+    assert sheet.history is not None
+    assert [c["author"] for c in sheet.history["commits"]] == ["Proofwork kit", ALIAS]
+    assert ("add", f"+# {ALIAS}: rounding happens once, at the end") in sheet.history["diff"]
+    for secret in (NAME, EMAIL, "Lovelace", "Ada"):
+        assert secret not in repr((sheet.material, sheet.history))
+    # After submitting, the reviewer reads the report: the alias there too, JSON and HTML.
+    headers = world.headers("reviewer")
+    url = f"/api/v1/runs/{run.id}"
+    assert (
+        client.put(f"{url}/scorecards/mine", headers=headers, json=card((2, 3))).status_code == 200
+    )
+    for path in ("report", "report.html"):
+        shown = client.get(f"{url}/{path}", headers=headers)
+        assert shown.status_code == 200 and ALIAS in shown.text
+        for secret in (NAME, EMAIL, "Lovelace"):
+            assert secret not in shown.text, (path, secret)
