@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from proofwork.web.pages import account, candidate, hiring, review
+from proofwork.web.pages import account, candidate, hiring, review, runs
 from proofwork.web.pages.security import PageGuard, is_page_path
 from proofwork.web.pages.session import PageError, SignInRequired, session_principal
 from proofwork.web.pages.templating import STATIC, render_error
@@ -21,6 +21,7 @@ from proofwork.web.pages.templating import STATIC, render_error
 router = APIRouter(include_in_schema=False)
 router.include_router(account.router)
 router.include_router(candidate.router)
+router.include_router(runs.router)
 router.include_router(review.router)
 router.include_router(hiring.router)
 
