@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofwork import signals
@@ -28,7 +29,9 @@ from proofwork.store.models import (
     Run,
     RunState,
     Scorecard,
+    SimilarityPair,
     Submission,
+    SubmissionFingerprint,
     new_id,
     utcnow,
 )
@@ -189,3 +192,31 @@ def add_candidate(
                              assessment_id=assessment.id, reason="as discussed"))  # fmt: skip
     session.flush()
     return candidate
+
+
+def share_code(
+    session: Session, assessment: Assessment, pairs: list[tuple[str, str, float]], *others: str
+) -> None:
+    """Fingerprint the newest submissions of the candidates named (by id) in `pairs` and in
+    `others`, and store each pair's similarity as the worker would."""
+    named = {c for a, b, _ in pairs for c in (a, b)} | set(others)
+    newest = {
+        s.candidate_id: s.id
+        for s in session.scalars(
+            select(Submission)
+            .where(Submission.candidate_id.in_(named), Submission.assessment_id == assessment.id)
+            .order_by(Submission.created_at)
+        )
+    }
+    for submission_id in newest.values():
+        session.add(SubmissionFingerprint(
+            submission_id=submission_id, org_id=assessment.org_id,
+            assessment_id=assessment.id, hashes=b"", count=100,
+        ))  # fmt: skip
+    for a, b, similarity in pairs:
+        first, second = sorted((newest[a], newest[b]))
+        session.add(SimilarityPair(
+            org_id=assessment.org_id, assessment_id=assessment.id, a_submission_id=first,
+            b_submission_id=second, similarity=similarity, shared=int(similarity * 100),
+        ))  # fmt: skip
+    session.flush()

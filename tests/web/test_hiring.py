@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from hiring_support import Graded, add_candidate, build_report, hiring_assessment
+from hiring_support import Graded, add_candidate, build_report, hiring_assessment, share_code
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from web_support import World, tiny_archive
@@ -316,6 +316,27 @@ def test_compare_lays_out_each_candidates_figures_and_reviews(
     assert all(c.startswith("R6 ") for c in r6.checks)
     assert rejected.figures.capacity is not None and rejected.figures.mutation_score is not None
     assert sum(rejected.figures.findings.values()) > 0
+    assert advanced.similar is None, "not fingerprinted yet"
+
+
+def test_compare_shows_who_shares_code_with_whom_among_the_compared(
+    hiring: Round, graded: list[Graded], services: Services
+) -> None:
+    people = _stages(hiring, graded)
+    ada, rob, rita, gus = (people[k].id for k in ("advanced", "rejected", "reviewed", "graded"))
+    share_code(hiring.session, hiring.assessment, [(ada, rob, 0.72), (ada, gus, 0.5)], rita)
+    found = service.compare(
+        session=hiring.session, principal=hiring.owner, blobs=hiring.blobs,
+        settings=services.settings, assessment_id=hiring.assessment.id,
+        candidate_ids=[ada, rob, rita, people["invited"].id],
+    )  # fmt: skip
+    similar = {c.row.name: c.similar for c in found.candidates}
+    assert similar == {
+        "Ada Advanced": [service.Similar("Rob Rejected", 0.72, 72)],
+        "Rob Rejected": [service.Similar("Ada Advanced", 0.72, 72)],
+        "Rita Reviewed": [],
+        "Ivy Invited": None,
+    }, "a pair with someone not compared (Gus) is left out"
 
 
 def test_compare_takes_two_to_five_candidates_of_the_assessment(

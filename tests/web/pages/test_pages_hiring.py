@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hiring_support import Graded, add_candidate, build_report, hiring_assessment
+from hiring_support import Graded, add_candidate, build_report, hiring_assessment, share_code
 from pages_support import LiveServer, Seeded, SmtpServer, first_link, mail_text
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -60,6 +60,9 @@ class Round:
                               reviews=[(reviewer, card)], outcome=Outcome.ADVANCE),
             ]  # fmt: skip
             self.ids = {p.name: p.id for p in people}
+            share_code(
+                session, assessment, [(self.ids["Gus Graded"], self.ids["Rita Reviewed"], 0.64)]
+            )
 
     def path(self, tail: str = "") -> str:
         return f"/assessments/{self.assessment_id}{tail}"
@@ -254,6 +257,9 @@ def test_compare_lays_out_two_candidates_chosen_with_the_keyboard(
     expect(table.get_by_role("row", name=re.compile("^Planted bugs caught"))).to_contain_text("%")
     expect(table.get_by_role("row", name=re.compile("^Scorecards"))).to_contain_text(
         "Business understanding 3"
+    )
+    expect(table.get_by_role("row", name=re.compile("^Shares code with"))).to_contain_text(
+        "64% with Rita Reviewed"
     )
     axe(page)
     shot(page, "hiring-compare")

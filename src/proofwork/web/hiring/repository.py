@@ -42,6 +42,7 @@ from proofwork.store.models import (
     RunState,
     Scorecard,
     Submission,
+    SubmissionFingerprint,
     utcnow,
 )
 
@@ -424,3 +425,13 @@ def decisions_of(
         .order_by(Decision.created_at.desc(), Decision.id.desc())
     )
     return list(session.scalars(query))
+
+
+def fingerprinted_among(session: Session, submission_ids: Sequence[str]) -> set[str]:
+    """Which of these submissions have been fingerprinted for the similarity check."""
+    if not submission_ids:
+        return set()
+    query = select(SubmissionFingerprint.submission_id).where(
+        SubmissionFingerprint.submission_id.in_(submission_ids)
+    )
+    return set(session.scalars(query))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from proofwork.challenges import HUMAN_SIGNALS, MACHINE_SIGNALS, Pack, PackError, discover
 from proofwork.config import Settings
+from proofwork.similarity.compare import DEFAULT_THRESHOLD
 from proofwork.store.blobs import BlobStore
 from proofwork.store.models import (
     Assessment,
@@ -36,6 +37,7 @@ from proofwork.web.hiring.repository import AssessmentCounts, PipelineRow
 from proofwork.web.hiring.roster import Entry, RosterError, check_person
 from proofwork.web.invitations.schemas import InvitationCreate
 from proofwork.web.invitations.service import create_invitation
+from proofwork.web.similarity.service import pairs_among
 
 PAGE_SIZE = 50
 COMPARE_MIN, COMPARE_MAX = 2, 5
@@ -217,6 +219,18 @@ class Compared:
     row: PipelineRow
     figures: Figures | None
     scorecards: list[Scorecard] = field(default_factory=list)
+    # The others this candidate's newest submission shares code with, most similar first;
+    # None until the submission has been fingerprinted (or when there is none).
+    similar: list[Similar] | None = None
+
+
+@dataclass(frozen=True)
+class Similar:
+    """Another compared candidate whose submission shares code with this one's."""
+
+    name: str
+    similarity: float
+    shared: int
 
 
 @dataclass
@@ -228,7 +242,7 @@ class Comparison:
     rules: dict[str, str]
     machine_signals: tuple[str, ...] = MACHINE_SIGNALS
     human_signals: tuple[str, ...] = HUMAN_SIGNALS
-    similarity: list[Any] = field(default_factory=list)
+    similarity_threshold: float = DEFAULT_THRESHOLD
 
 
 def compare(
@@ -256,9 +270,23 @@ def compare(
         Compared(row, _figures(session, blobs, row.run_id), cards.get(row.run_id or "", []))
         for row in rows
     ]
+    _similar(session, principal.org_id, assessment.id, compared)
     rules = {r: "" for c in compared if c.figures for r in c.figures.rules}
     titles = _rule_titles(settings.challenges_path, assessment.pack_id, assessment.pack_version)
     return Comparison(assessment, compared, {r: titles.get(r, "") for r in rules})
+
+
+def _similar(session: Session, org_id: str, assessment_id: str, compared: list[Compared]) -> None:
+    """Fill in who shares code with whom among the compared (their newest submissions)."""
+    by_submission = {c.row.submission_id: c for c in compared if c.row.submission_id}
+    fingerprinted = repository.fingerprinted_among(session, list(by_submission))
+    for submission_id in fingerprinted:
+        by_submission[submission_id].similar = []
+    for pair in pairs_among(session, org_id, assessment_id, list(by_submission)):
+        a, b = by_submission[pair.a_submission_id], by_submission[pair.b_submission_id]
+        for one, other in ((a, b), (b, a)):
+            found = Similar(other.row.name, pair.similarity, pair.shared)
+            one.similar = [*(one.similar or []), found]
 
 
 def _figures(session: Session, blobs: BlobStore, run_id: str | None) -> Figures | None:
