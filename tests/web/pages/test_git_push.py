@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from pages_support import LiveServer
 from sqlalchemy import select
@@ -143,6 +144,8 @@ def test_a_pushed_branch_becomes_a_queued_run(
         stored = tmp_path / "stored.bundle"
         stored.write_bytes(live_services.blobs.read(session, submission.sha256))
     heads = _git("bundle", "list-heads", str(stored), cwd=tmp_path).stdout
+    status = httpx.get(f"{base_url}/i/{open_invitation.token}/status", timeout=30)
+    assert "Waiting for a grader: 0 submissions ahead of yours." in status.text
     assert not (
         server.services.settings.home / "git" / f"{open_invitation.invitation_id}.git"
     ).exists()

@@ -63,6 +63,8 @@ async def event_stream(
     last_state: dict[str, Any] | None = None
     while True:
         events, finished, state = await run_in_threadpool(_poll, factory, run_id, after)
+        if public:
+            state = {key: value for key, value in state.items() if key != "reason"}
         if with_state and state != last_state:
             last_state = state
             yield f"event: state\ndata: {json.dumps(state)}\n\n"
