@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -215,3 +216,58 @@ def test_a_closed_link_gets_a_clear_410_page(
     expect(page.locator(".lead")).to_contain_text("Fernbrook")
     axe(page)
     shot(page, f"candidate-{closed}")
+
+
+@pytest.fixture(scope="module")
+def small_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
+    """A server taking submissions of at most 512 KiB, without workers (runs stay queued)."""
+    return live_server_factory(worker_cores=0, max_bytes=512 * 1024)
+
+
+def _random_zip(path: Path, size: int) -> Path:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("work/data.bin", os.urandom(size))
+        zipped.writestr("work/app.py", "print('hello')\n")
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_the_progress_bar_moves_while_a_slow_upload_goes_and_the_limit_is_enforced(
+    browser: Browser, small_server: LiveServer, axe: Axe, shot: Shot, tmp_path: Path
+) -> None:
+    org = small_server.seed("Slowlink")
+    context = browser.new_context(base_url=small_server.url)
+    page = context.new_page()
+    # A slow uplink (about 100 KiB/s), so the upload takes a few seconds to watch.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 100_000},
+    )
+    too_big = invite(small_server, org.org_id, pack=None, email="big@example.org")
+    page.goto(f"{too_big.base}/submit")
+    expect(page.get_by_text("at most 512 KiB").first).to_be_visible()
+    page.get_by_label("Your repository").set_input_files(_random_zip(tmp_path / "big.zip", 700_000))
+    page.get_by_role("button", name="Send my work").click()
+    expect(page.locator("#upload-error")).to_contain_text(
+        "larger than the 512 KiB allowed", timeout=60_000
+    )
+    axe(page)
+    shot(page, "candidate-upload-too-large")
+
+    fits = invite(small_server, org.org_id, pack=None, email="fits@example.org")
+    page.goto(f"{fits.base}/submit")
+    page.get_by_label("Your repository").set_input_files(_random_zip(tmp_path / "ok.zip", 300_000))
+    page.get_by_role("button", name="Send my work").click()
+    bar = page.locator("#upload-bar")
+    expect(page.locator("#upload-progress")).to_be_visible()
+    page.wait_for_function(
+        "() => { const v = document.getElementById('upload-bar').value; return v > 0 && v < 100; }"
+    )
+    shot(page, "candidate-uploading")
+    assert 0 < float(bar.get_attribute("value") or 0) <= 100
+    page.wait_for_url(f"**{fits.base}/status", timeout=60_000)
+    expect(page.locator("#run-state")).to_contain_text("Waiting for a grader")
+    context.close()

@@ -178,7 +178,14 @@ async def candidate_submit(request: Request, token: str) -> Response:
 
 
 def _form_problem(request: Request, token: str, portal: Portal, problem: ApiError) -> Response:
-    context = _context(request, token, portal, problem=problem.message)
+    message = problem.message
+    if problem.status == 413:
+        limit = _size(services(request).settings.max_bytes)
+        message = (
+            f"The file is larger than the {limit} allowed. Leave out virtual environments, data "
+            "and build output, or send a git bundle of your branch only."
+        )
+    context = _context(request, token, portal, problem=message)
     return render(request, "candidate/submit.html", context, status_code=problem.status)
 
 
