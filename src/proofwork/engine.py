@@ -48,6 +48,12 @@ class GradeRequest:
     listener: Listener = field(default=lambda event: None)
     # Ready-made probes (an audit aims mutation at its hotspots); else `probes` by name.
     instances: list[Probe] | None = None
+    # The run's working folder (the service names it after the run, to clean it up after a
+    # crash); None: a fresh one under PROOFWORK_HOME/runs.
+    run_dir: Path | None = None
+    # Told the sandbox once it is open and None once it is closed (the service aborts it when
+    # a run is cancelled).
+    on_sandbox: Callable[[Sandbox | None], None] = field(default=lambda sandbox: None)
 
 
 class GradeError(Exception):
@@ -62,7 +68,7 @@ def grade(request: GradeRequest) -> Report:
     default_budget = pack.spec.budget.total_s if pack else settings.budget_s
     budget = Budget(request.budget_s or default_budget)
     probes = request.instances or default_registry().create(request.probes)
-    run_dir = _new_run_dir(settings)
+    run_dir = _new_run_dir(settings, request.run_dir)
     try:
         notify(Event("phase", "intake"))
         submission = _ingest(request.source, run_dir / "workspace", settings)
@@ -74,8 +80,12 @@ def grade(request: GradeRequest) -> Report:
             run_dir / "sandbox",
             uid_base=settings.sandbox_uid,
         ) as sandbox:
-            run = Run(sandbox, run_dir, submission.sha256, budget, request, pack)
-            evidence = run.probes(probes)
+            request.on_sandbox(sandbox)
+            try:
+                run = Run(sandbox, run_dir, submission.sha256, budget, request, pack)
+                evidence = run.probes(probes)
+            finally:
+                request.on_sandbox(None)
             sandbox_info = sandbox.describe()
             review = review_material(run_dir / "workspace", pack)
     finally:
@@ -136,12 +146,14 @@ def review_material(workspace: Path, pack: Pack | None) -> dict[str, str]:
     return material
 
 
-def _new_run_dir(settings: Settings) -> Path:
+def _new_run_dir(settings: Settings, chosen: Path | None = None) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    run_dir = settings.runs_dir / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    run_dir = chosen or settings.runs_dir / f"{stamp}-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(parents=True)
     # The unprivileged sandbox uid must traverse into its workspace.
-    for path in (settings.home, settings.runs_dir, run_dir):
+    for path in (run_dir, *run_dir.parents):
+        if not path.is_relative_to(settings.home):
+            break
         path.chmod(0o755)
     return run_dir
 

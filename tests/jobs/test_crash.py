@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from proofwork import engine
 from proofwork.config import load_settings
+from proofwork.jobs.execute import WORK
 from proofwork.store import DatabaseBlobs, make_engine, session_factory, upgrade
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import Role, RunEvent, RunState
@@ -89,6 +90,8 @@ def test_kill_9_of_serve_mid_grade_then_a_restart_ends_every_run_done_once(
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert all(run_row(fresh_store, r).state == RunState.RUNNING for r in runs)
+    work = load_settings().runs_dir / WORK
+    assert all((work / f"{r}-1").is_dir() for r in runs)  # what the kill left behind
     second = _serve(fresh_store, unused_port, log)
     try:
         _wait_for(
@@ -103,6 +106,7 @@ def test_kill_9_of_serve_mid_grade_then_a_restart_ends_every_run_done_once(
         assert run.report_sha256 is not None
         ends = [e for e in _events(fresh_store, run_id) if e[1:] == ("probe-end", "tests")]
         assert ends == [(2, "probe-end", "tests")]
+        assert not list(work.glob(f"{run_id}-*"))  # the restart cleaned the killed attempt's
 
 
 def test_a_run_uploaded_through_the_api_reports_like_the_cli(

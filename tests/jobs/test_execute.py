@@ -16,7 +16,7 @@ from proofwork import engine
 from proofwork.config import Settings, load_settings
 from proofwork.jobs import queue
 from proofwork.jobs.embedded import EmbeddedWorkers
-from proofwork.jobs.execute import execute
+from proofwork.jobs.execute import execute, work_folder
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import RunEvent, RunState
 
@@ -95,10 +95,10 @@ def test_a_submission_the_intake_refuses_fails_the_run_with_its_reason(
 
 
 @SQLITE_ONLY
-def test_a_running_run_is_cancelled_at_its_next_progress_event(
+def test_cancelling_a_running_run_kills_its_sandboxed_processes_within_seconds(
     fresh_store: Store, enqueue: Enqueue, job_settings: Settings
 ) -> None:
-    run_id = enqueue(archive=tiny_archive(delay_s=2))
+    run_id = enqueue(archive=tiny_archive(delay_s=120))  # its one test sleeps two minutes
     with unit_of_work(fresh_store.factory) as session:
         claim = queue.claim_next(session, worker="w", free_cores=1)
     assert claim is not None
@@ -115,12 +115,21 @@ def test_a_running_run_is_cancelled_at_its_next_progress_event(
     )
     thread.start()
     _wait_for(lambda: ("probe-start", "tests") in _events(fresh_store, run_id))
+    time.sleep(1)  # the test is sleeping inside the sandbox now, and no event will come
     with unit_of_work(fresh_store.factory) as session:
         assert queue.cancel(session, run_id) == RunState.RUNNING
-    thread.join()
+    asked = time.monotonic()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert time.monotonic() - asked < 10  # not the two minutes the test sleeps
     run = run_row(fresh_store, run_id)
     assert ended == [RunState.CANCELLED] and run.state == RunState.CANCELLED
     assert run.report_sha256 is None and run.reason == "cancelled on request"
+    assert not work_folder(job_settings, claim).exists()
+    # Ended once: a second end for the same claim changes nothing.
+    with unit_of_work(fresh_store.factory) as session:
+        assert not queue.finish(session, claim, RunState.DONE)
+    assert run_row(fresh_store, run_id).state == RunState.CANCELLED
 
 
 @SQLITE_ONLY

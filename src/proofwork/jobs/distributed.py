@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from proofwork.config import Settings
 from proofwork.jobs import queue
 from proofwork.jobs.embedded import worker_name
-from proofwork.jobs.execute import execute
+from proofwork.jobs.execute import execute, sweep_work_folders
 from proofwork.store.blobs import BlobStore, blob_store
 from proofwork.store.database import engine_for, session_factory, unit_of_work
 from proofwork.store.models import Run, RunState
@@ -142,6 +142,7 @@ def sweep(app: Celery, factory: sessionmaker[Session], settings: Settings) -> li
         due = queue.unrung(session, older_than_s=RING_AGAIN_S)
     rung = sorted({*requeued, *due})
     dispatch(app, factory, rung)
+    sweep_work_folders(factory, settings)
     return rung
 
 

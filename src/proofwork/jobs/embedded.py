@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from proofwork.config import Settings
 from proofwork.jobs import queue
-from proofwork.jobs.execute import execute
+from proofwork.jobs.execute import execute, sweep_work_folders
 from proofwork.store.blobs import BlobStore
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import Run
@@ -126,3 +126,6 @@ class EmbeddedWorkers:
                 stale_after_s=self.settings.stale_after_s,
                 max_attempts=self.settings.max_attempts,
             )
+        # After a crash (kill -9), the folders of the runs it was grading go once those runs
+        # are reclaimed; finished runs' folders at once.
+        sweep_work_folders(self.factory, self.settings)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
+import shutil
 import threading
+import time
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofwork import engine
@@ -21,9 +23,9 @@ from proofwork.evidence import Report
 from proofwork.jobs import queue, similarity
 from proofwork.jobs.queue import Claim
 from proofwork.reports.html import render_html
-from proofwork.sandbox import SandboxError
+from proofwork.sandbox import Sandbox, SandboxError
 from proofwork.store.blobs import BlobStore
-from proofwork.store.database import unit_of_work
+from proofwork.store.database import read_only, unit_of_work
 from proofwork.store.models import Run, RunState, Submission
 from proofwork.webhooks import outbox
 
@@ -39,13 +41,19 @@ class RunCancelled(Exception):
 
 
 class _Watch:
-    """Records the engine's events and heartbeats between them, from a thread of its own."""
+    """Records the engine's events and heartbeats between them, from a thread of its own; when
+    the run is cancelled it aborts the run's sandbox at once (its processes killed), so the
+    grade stops within about a second, not at its next progress event."""
+
+    CANCEL_POLL_S = 1.0
 
     def __init__(self, factory: sessionmaker[Session], claim: Claim, every_s: float) -> None:
         self.factory, self.claim, self.every_s = factory, claim, every_s
         self.lost = self.cancelled = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+        self._lock = threading.Lock()
+        self._sandbox: Sandbox | None = None
 
     def __enter__(self) -> _Watch:
         self._thread.start()
@@ -56,10 +64,27 @@ class _Watch:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.every_s):
+        last_beat = time.monotonic()
+        while not self._stop.wait(min(self.CANCEL_POLL_S, self.every_s)):
             with unit_of_work(self.factory) as session:
-                self.lost = self.lost or not queue.heartbeat(session, self.claim)
-                self.cancelled = queue.cancel_requested(session, self.claim)
+                if time.monotonic() - last_beat >= self.every_s:
+                    self.lost = self.lost or not queue.heartbeat(session, self.claim)
+                    last_beat = time.monotonic()
+                self.cancelled = self.cancelled or queue.cancel_requested(session, self.claim)
+            if self.cancelled or self.lost:
+                self._abort()
+
+    def on_sandbox(self, sandbox: Sandbox | None) -> None:
+        """The engine's sandbox hook: keep the open sandbox so a cancel can abort it."""
+        with self._lock:
+            self._sandbox = sandbox
+        if sandbox is not None and (self.cancelled or self.lost):
+            self._abort()
+
+    def _abort(self) -> None:
+        with self._lock:
+            if self._sandbox is not None and not self._sandbox.aborted:
+                self._sandbox.abort()
 
     def on_event(self, event: engine.Event) -> None:
         """The engine's listener: record the event, stop the grade if the run is not ours."""
@@ -74,6 +99,15 @@ class _Watch:
             raise RunCancelled(self.claim.run_id)
 
 
+WORK = "service"  # under PROOFWORK_HOME/runs: the service's runs, one folder per claim
+
+
+def work_folder(settings: Settings, claim: Claim) -> Path:
+    """Where a claimed run is graded: named after the run and attempt, so a restart after a
+    crash knows whose it is (`sweep_work_folders`)."""
+    return settings.runs_dir / WORK / f"{claim.run_id}-{claim.attempt}"
+
+
 def execute(
     *, factory: sessionmaker[Session], blobs: BlobStore, settings: Settings, claim: Claim
 ) -> RunState | None:
@@ -84,36 +118,68 @@ def execute(
         archive = blobs.read(session, submission.sha256)
         challenge, probes, submission_id = run.challenge, run.probes, submission.id
     _fingerprint(factory, blobs, settings, submission_id)
-    with tempfile.TemporaryDirectory(prefix="pw-run-") as tmp:
+    folder = work_folder(settings, claim)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    watch = _Watch(factory, claim, settings.heartbeat_s)
+    try:
         # Not the uploaded file's name: it often carries the candidate's, and reviewers read
         # the report blind.
-        source = Path(tmp) / "submission"
+        source = folder / "submission"
         source.write_bytes(archive)
         del archive
-        watch = _Watch(factory, claim, settings.heartbeat_s)
         request = engine.GradeRequest(
             source=source,
             settings=settings,
             challenge=challenge,
             probes=probes,
             listener=watch.on_event,
+            run_dir=folder / "grade",
+            on_sandbox=watch.on_sandbox,
         )
-        try:
-            with watch:
-                report = engine.grade(request)
-        except RunLost:
-            return None
-        except RunCancelled:
-            return _end(factory, claim, RunState.CANCELLED, reason="cancelled on request")
-        except (engine.GradeError, SandboxError, KeyError) as exc:
-            reason = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
-            return _end(factory, claim, RunState.FAILED, reason=reason)
-        except Exception as exc:  # noqa: BLE001 - a crash must end the run, never leave it running
-            reason = f"internal error while grading: {type(exc).__name__}: {exc}"
-            return _end(factory, claim, RunState.FAILED, reason=reason)
+        with watch:
+            report = engine.grade(request)
+    except RunLost:
+        return None
+    except RunCancelled:
+        return _end(factory, claim, RunState.CANCELLED, reason=CANCELLED)
+    except (engine.GradeError, SandboxError, KeyError) as exc:
+        if watch.cancelled:  # a command refused by the aborted sandbox
+            return _end(factory, claim, RunState.CANCELLED, reason=CANCELLED)
+        reason = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
+        return _end(factory, claim, RunState.FAILED, reason=reason)
+    except Exception as exc:  # noqa: BLE001 - a crash must end the run, never leave it running
+        reason = f"internal error while grading: {type(exc).__name__}: {exc}"
+        return _end(factory, claim, RunState.FAILED, reason=reason)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     if watch.lost:
         return None
+    if watch.cancelled:  # aborted during its last probe: what it reports is not a grade
+        return _end(factory, claim, RunState.CANCELLED, reason=CANCELLED)
     return _store_report(factory, blobs, claim, report)
+
+
+CANCELLED = "cancelled on request"
+
+
+def sweep_work_folders(factory: sessionmaker[Session], settings: Settings) -> list[str]:
+    """Remove the working folders of runs no worker grades now (finished, requeued, or
+    reclaimed from a worker that died); the names of the folders removed."""
+    root = settings.runs_dir / WORK
+    folders = {p.name: p for p in root.iterdir()} if root.is_dir() else {}
+    if not folders:
+        return []
+    run_ids = [name.rpartition("-")[0] for name in folders]
+    with read_only(factory) as session:
+        rows = session.execute(
+            select(Run.id, Run.attempts).where(Run.id.in_(run_ids), Run.state == RunState.RUNNING)
+        )
+        grading = {f"{run_id}-{attempts}" for run_id, attempts in rows}
+    removed = sorted(name for name in folders if name not in grading)
+    for name in removed:
+        shutil.rmtree(folders[name], ignore_errors=True)
+    return removed
 
 
 def _fingerprint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,9 +83,39 @@ class SandboxError(Exception):
 
 class Sandbox(ABC):
     """An isolation backend. Backends implement `start` and `describe`; a one-shot `run` is a
-    started command, awaited."""
+    started command, awaited. Backends hand every started command to `_started`, so `abort`
+    can stop them all."""
 
     name: str
+
+    def abort(self) -> None:
+        """Kill every command running in this sandbox now (their whole process trees and
+        groups) and refuse new ones: the run was cancelled. Safe from any thread."""
+        self.__dict__["_aborted"] = True
+        for process in list(self._live()):
+            process.execution.stop("cancelled")
+
+    @property
+    def aborted(self) -> bool:
+        """Whether `abort` was called."""
+        return bool(self.__dict__.get("_aborted"))
+
+    def _refuse_if_aborted(self) -> None:
+        if self.aborted:
+            raise SandboxError("the run was cancelled: no more commands start in its sandbox")
+
+    def _live(self) -> weakref.WeakSet[SandboxProcess]:
+        live: weakref.WeakSet[SandboxProcess] = self.__dict__.setdefault(
+            "_live_processes", weakref.WeakSet()
+        )
+        return live
+
+    def _started(self, process: SandboxProcess) -> SandboxProcess:
+        """Track a started command (an abort racing its start still kills it)."""
+        self._live().add(process)
+        if self.aborted:
+            process.execution.stop("cancelled")
+        return process
 
     @abstractmethod
     def describe(self) -> dict[str, object]:

@@ -282,6 +282,7 @@ class BwrapSandbox(Sandbox):
         stdin: bytes | None = None,
     ) -> SandboxProcess:
         """Start argv in a fresh sandbox and hand back control of it (for services)."""
+        self._refuse_if_aborted()
         for mount in mounts:
             if mount.writable:
                 self.give(mount.source)
@@ -306,12 +307,14 @@ class BwrapSandbox(Sandbox):
         except BaseException:
             cleanup()
             raise
-        return SandboxProcess(
-            execution,
-            pids=(lambda: group.pids()) if group else (lambda: _pids_of(self.uid)),
-            cleanup=cleanup,
-            stopped=group.stopped if group else list,
-            memory_in_use=group.memory_in_use if group else (lambda: None),
+        return self._started(
+            SandboxProcess(
+                execution,
+                pids=(lambda: group.pids()) if group else (lambda: _pids_of(self.uid)),
+                cleanup=cleanup,
+                stopped=group.stopped if group else list,
+                memory_in_use=group.memory_in_use if group else (lambda: None),
+            )
         )
 
     def _kill_tree(self, group: cgroups.Group | None) -> None:

@@ -52,6 +52,7 @@ class UnsafeSandbox(Sandbox):
         stdin: bytes | None = None,
     ) -> SandboxProcess:
         """Start argv on the host (sandbox paths translated); its process group is the command."""
+        self._refuse_if_aborted()
         table = [(m.target, str(m.source)) for m in mounts if m.target != str(m.source)]
         table.append((WORKSPACE, str(self.workspace)))
 
@@ -71,4 +72,4 @@ class UnsafeSandbox(Sandbox):
             cwd=host(cwd),
         )
         group = execution.proc.pid  # start_new_session: the leader's pid is the group id
-        return SandboxProcess(execution, pids=lambda: process_group(group))
+        return self._started(SandboxProcess(execution, pids=lambda: process_group(group)))
