@@ -55,22 +55,31 @@ def done_run(live_server: LiveServer, seeded: Seeded) -> str:
 
 
 def test_a_run_is_followed_live_then_shows_its_report_framed(
-    page: Page, seeded: Seeded, done_run: str, sign_in: SignIn, axe: Axe, shot: Shot
+    page: Page, live_server: LiveServer, seeded: Seeded, sign_in: SignIn, axe: Axe, shot: Shot
 ) -> None:
     sign_in(page, seeded.emails["owner"])
-    page.goto(f"/runs/{done_run}")
-    # Live: the page reloads itself when the SSE stream says the run finished.
+    run_id = _queue_run(live_server, seeded, probes="static,tests,mutation")
+    page.goto(f"/runs/{run_id}")
+    assert page.locator("#run-state").get_attribute("data-state") in ("queued", "running")
+    assert page.locator("iframe").count() == 0
+    axe(page)
+    shot(page, "run-running")
+    # Live: the stream's events fill the log, and the page reloads itself when the run ends.
+    rendered = page.locator("#event-log li").count()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#event-log li').length > {rendered}", timeout=120_000
+    )
     frame = page.locator("iframe.report-frame")
-    expect(frame).to_be_visible(timeout=180_000)
+    expect(frame).to_be_visible(timeout=240_000)
     expect(page.locator("#run-state")).to_have_text("done")
     report = page.frame_locator("iframe.report-frame")
     expect(report.get_by_role("heading", name="Proofwork report")).to_be_visible()
     axe(page)
     shot(page, "run-done")
-    response = page.request.get(f"/runs/{done_run}/report")
+    response = page.request.get(f"/runs/{run_id}/report")
     csp = response.headers["content-security-policy"]
     assert "sandbox" in csp and "frame-ancestors 'self'" in csp and "default-src 'none'" in csp
-    app_page = page.request.get(f"/runs/{done_run}")
+    app_page = page.request.get(f"/runs/{run_id}")
     assert "frame-ancestors 'none'" in app_page.headers["content-security-policy"]
 
 
