@@ -149,6 +149,7 @@ def add_candidate(
     reviews: list[tuple[str, dict[str, int]]] = (),  # type: ignore[assignment]
     outcome: Outcome | None = None,
     revoked: bool = False,
+    expired: bool = False,
 ) -> Candidate:
     """A candidate invited to the assessment and taken as far as the arguments say: the link
     opened, a submission with a run (done with `graded`'s report), submitted scorecards by
@@ -163,7 +164,7 @@ def add_candidate(
     session.add(
         Invitation(
             org_id=org_id, assessment_id=assessment.id, candidate_id=candidate.id,
-            token_hash=new_id() * 2, expires_at=now + dt.timedelta(days=7),
+            token_hash=new_id() * 2, expires_at=now + dt.timedelta(days=-1 if expired else 7),
             opened_at=now if opened or submitted else None,
             state=InvitationState.SUBMITTED if submitted else state,
         )

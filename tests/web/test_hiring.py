@@ -72,6 +72,7 @@ def _stages(r: Round, graded: list[Graded]) -> dict[str, Candidate]:
               (r.reviewers[1], {"business_understanding": 4, "tradeoff_reasoning": 3})]  # fmt: skip
     return {
         "revoked": add_candidate(s, b, a, "Rex Revoked", revoked=True),
+        "expired": add_candidate(s, b, a, "Eve Expired", expired=True),
         "invited": add_candidate(s, b, a, "Ivy Invited"),
         "started": add_candidate(s, b, a, "Stan Started", opened=True),
         "submitted": add_candidate(s, b, a, "Sue Submitted", run_state=RunState.RUNNING),
@@ -108,7 +109,7 @@ def test_the_dashboard_counts_each_step_in_one_query(
     assert len(statements) == 1
     counts = {row.assessment.title: row.counts for row in found}
     assert counts["Backend hire"] == {
-        "invited": 7, "started": 6, "submitted": 5, "graded": 4, "reviewed": 3, "decided": 2,
+        "invited": 8, "started": 6, "submitted": 5, "graded": 4, "reviewed": 3, "decided": 2,
     }  # fmt: skip
     assert counts["Empty round"] == dict.fromkeys(counts["Empty round"], 0)
     assert service.dashboard(session=hiring.session, principal=hiring.outsider) == []
@@ -122,7 +123,7 @@ def test_the_pipeline_shows_each_candidates_stage_run_levels_and_reviews(
         session=hiring.session, principal=hiring.owner, assessment_id=hiring.assessment.id,
         sort="stage", page=1,
     )  # fmt: skip
-    assert page.total == 8
+    assert page.total == 9
     assert [row.stage for row in page.rows] == list(people)
     rita = next(row for row in page.rows if row.name == "Rita Reviewed")
     expected = {s["name"]: s["level"] for s in graded[2].summary["signals"]}

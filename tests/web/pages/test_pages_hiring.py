@@ -304,7 +304,8 @@ def test_an_owner_deletes_a_candidate_and_everything_about_them_after_confirming
     page.get_by_role("link", name="Keep them").click()
     assert acme.count(Candidate, Candidate.id == gus) == 1
     page.goto(acme.path(f"/candidates/{gus}/delete"))
-    page.get_by_role("button", name="Delete Gus Graded for good").click()
+    page.get_by_role("button", name="Delete Gus Graded for good").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("everything about them were deleted")
     assert acme.count(Candidate, Candidate.id == gus) == 0
     expect(page.get_by_role("link", name="Gus Graded")).to_have_count(0)

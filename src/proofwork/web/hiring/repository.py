@@ -11,14 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Float,
     Select,
+    String,
     Subquery,
     and_,
+    bindparam,
     case,
     cast,
     distinct,
@@ -43,6 +47,7 @@ from proofwork.store.models import (
     Scorecard,
     Submission,
     SubmissionFingerprint,
+    UTCDateTime,
     utcnow,
 )
 
@@ -135,14 +140,23 @@ class _Parts:
     decision: Any
 
 
-def _parts(assessment_id: str, only: Sequence[str] | None = None) -> _Parts:
-    """The pieces for the assessment's candidates (`only` these, when given). The caller has
-    checked that the assessment is the organisation's."""
+# The statements are built once, with these parameters, and reused: building one (aliases of
+# whole tables, a union, a grouped subquery) costs more than running it.
+ASSESSMENT: BindParameter[str] = bindparam("assessment_id", type_=String())
+ORG: BindParameter[str] = bindparam("org_id", type_=String())
+ONLY: BindParameter[str] = bindparam("only", expanding=True, type_=String())
+NOW: BindParameter[dt.datetime] = bindparam("now", type_=UTCDateTime())
+
+
+def _parts(only: bool) -> _Parts:
+    """The pieces for the assessment's candidates (only those in ONLY, when `only`). The
+    caller has checked that the assessment is the organisation's."""
+    assessment_id = ASSESSMENT
     invited = [Invitation.assessment_id == assessment_id]
     submitted = [Submission.assessment_id == assessment_id, Submission.candidate_id.is_not(None)]
-    if only is not None:
-        invited.append(Invitation.candidate_id.in_(only))
-        submitted.append(Submission.candidate_id.in_(only))
+    if only:
+        invited.append(Invitation.candidate_id.in_(ONLY))
+        submitted.append(Submission.candidate_id.in_(ONLY))
     members = union(
         select(Invitation.candidate_id.label("candidate_id")).where(*invited),
         select(Submission.candidate_id).where(*submitted),
@@ -189,17 +203,13 @@ EVERYTHING = ("invitation", "run", "reviews", "decision")
 
 
 def _joined(
-    parts: _Parts,
-    org_id: str,
-    assessment_id: str,
-    columns: Sequence[Any],
-    needs: Sequence[str] = EVERYTHING,
+    parts: _Parts, columns: Sequence[Any], needs: Sequence[str] = EVERYTHING
 ) -> Select[Any]:
-    member = parts.members.c.candidate_id
+    member, assessment_id = parts.members.c.candidate_id, ASSESSMENT
     query = (
         select(*columns)
         .select_from(parts.members)
-        .join(Candidate, and_(Candidate.id == member, Candidate.org_id == org_id))
+        .join(Candidate, and_(Candidate.id == member, Candidate.org_id == ORG))
     )
     if "invitation" in needs:
         newest = _newest(
@@ -238,7 +248,7 @@ def _stage(parts: _Parts) -> ColumnElement[int]:
             rank["submitted"],
         ),
         (inv.state == InvitationState.REVOKED, rank["revoked"]),
-        (inv.expires_at <= utcnow(), rank["expired"]),
+        (inv.expires_at <= NOW, rank["expired"]),
         (inv.opened_at.is_not(None), rank["started"]),
         else_=rank["invited"],
     )
@@ -329,18 +339,35 @@ def pipeline(
 
     Three queries: the page's candidate ids (only the sort key is worked out for everyone),
     their rows, the count."""
-    parts = _parts(assessment_id)
+    params = {"assessment_id": assessment_id, "org_id": org_id, "now": utcnow()}
+    page = _page_query(sort, descending)
+    ids = list(session.scalars(page, {**params, "offset": offset, "limit": limit}))
+    total = session.scalar(_count_query(), params) or 0
+    return pipeline_rows(session, org_id, assessment_id, ids), total
+
+
+@cache
+def _page_query(sort: str, descending: bool) -> Select[Any]:
+    parts = _parts(only=False)
     key = _sort_key(parts, sort)
     ordered = key.desc() if descending else key.asc()
-    page = (
-        _joined(parts, org_id, assessment_id, [Candidate.id], NEEDS.get(sort, EVERYTHING))
+    return (
+        _joined(parts, [Candidate.id], NEEDS.get(sort, EVERYTHING))
         .order_by(ordered.nulls_last(), func.lower(Candidate.name), Candidate.id)
-        .offset(offset)
-        .limit(limit)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
-    ids = list(session.scalars(page))
-    total = session.scalar(select(func.count()).select_from(parts.members)) or 0
-    return pipeline_rows(session, org_id, assessment_id, ids), total
+
+
+@cache
+def _count_query() -> Select[Any]:
+    return select(func.count()).select_from(_parts(only=False).members)
+
+
+@cache
+def _rows_query() -> Select[Any]:
+    parts = _parts(only=True)
+    return _joined(parts, _row_columns(parts))
 
 
 def pipeline_rows(
@@ -349,9 +376,9 @@ def pipeline_rows(
     """These candidates' pipeline rows, in the order asked (unknown ids left out)."""
     if not candidate_ids:
         return []
-    parts = _parts(assessment_id, only=candidate_ids)
-    query = _joined(parts, org_id, assessment_id, _row_columns(parts))
-    found = {row.candidate_id: row for row in map(_row, session.execute(query))}
+    params = {"assessment_id": assessment_id, "org_id": org_id, "now": utcnow()}
+    rows = session.execute(_rows_query(), {**params, "only": list(candidate_ids)})
+    found = {row.candidate_id: row for row in map(_row, rows)}
     return [found[c] for c in candidate_ids if c in found]
 
 
