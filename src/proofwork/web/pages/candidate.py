@@ -86,8 +86,9 @@ def candidate_root(request: Request, token: str) -> Response:
 def candidate_welcome(request: Request, token: str) -> Response:
     """What the work sample is, what is graded and how, the time box and the deadline."""
     portal, pack = _portal(request, token)
-    with unit_of_work(services(request).factory) as session:
-        mark_opened(session, portal.invitation.id)
+    if portal.invitation.opened_at is None:  # a write only the first time
+        with unit_of_work(services(request).factory) as session:
+            mark_opened(session, portal.invitation.id)
     context = _context(
         request,
         token,
