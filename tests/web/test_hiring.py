@@ -29,6 +29,7 @@ from proofwork.web.app import Services
 from proofwork.web.auth import Principal, hash_secret
 from proofwork.web.errors import ApiError
 from proofwork.web.hiring import service
+from proofwork.web.hiring.compare import figures
 from proofwork.web.hiring.roster import RosterError, parse_roster
 from proofwork.web.invitations.service import resend_invitation, revoke_invitation
 
@@ -373,3 +374,20 @@ def test_the_api_resends_a_link_and_the_old_one_stops_working(
     assert (
         client.post(f"/api/v1/invitations/{invitation}/resend", headers=reviewer).status_code == 403
     )
+
+
+def test_figures_of_a_job_packs_report_read_its_speed_and_rules() -> None:
+    report = {
+        "metrics": {"scale.relative_speed": 0.8, "acceptance.r1.failed": 1,
+                    "acceptance.r1.total": 3, "acceptance.r10.failed": 0,
+                    "acceptance.r10.total": 2, "tests.passed": True},
+        "findings": [{"probe": "acceptance", "message": "R1 totals (major): off by 1",
+                      "severity": "high"}, {"probe": "static", "severity": "low"}],
+        "integrity": {"status": "tampering"},
+    }  # fmt: skip
+    found = figures(report)
+    assert (found.speed, found.capacity, found.tests_passed) == (0.8, None, None)
+    assert list(found.rules) == ["r1", "r10"]
+    assert found.rules["r1"].checks == ("R1 totals (major): off by 1",)
+    assert found.findings == {"critical": 0, "high": 1, "medium": 0, "low": 1, "info": 0}
+    assert found.integrity == "tampering"

@@ -30,6 +30,7 @@ class Figures:
 
     integrity: str = "clean"
     capacity: float | None = None  # load.relative_capacity: against the reference, same machine
+    speed: float | None = None  # scale.relative_speed, for job packs: the same idea for a batch
     mutation_score: float | None = None
     assertion_kill: float | None = None
     coverage: float | None = None
@@ -72,6 +73,7 @@ def figures(report: dict[str, Any]) -> Figures:
     return Figures(
         integrity=str((report.get("integrity") or {}).get("status", "clean")),
         capacity=_number(metrics, "load.relative_capacity"),
+        speed=_number(metrics, "scale.relative_speed"),
         mutation_score=_number(metrics, "mutation.score_percent"),
         assertion_kill=_number(metrics, "mutation.assertion_kill_percent"),
         coverage=_number(metrics, "tests.coverage_percent"),
