@@ -40,7 +40,7 @@ def run(input_dir: Path, output_dir: Path, work_dir: Path, until: date, log: Log
     store = Store(work_dir)
     books = Books()
     read_exports(files, store, currencies(rates), books, log)
-    book_entries(store, rates, books)
+    book_entries(store, rates, books, log)
     output_dir.mkdir(parents=True, exist_ok=True)
     clear_partials(output_dir)
     write_outputs(output_dir, store, books, until)
@@ -79,11 +79,14 @@ def take(store: Store, channel: Channel, fields: dict[str, str] | str, known: se
     return "accepted" if store.add(accepted, name, number) else "duplicates"
 
 
-def book_entries(store: Store, rates: Rates, books: Books) -> None:
+def book_entries(store: Store, rates: Rates, books: Books, log: Log) -> None:
     """Pass 2: convert each accepted row at its sale day's rate and add it up; a refund of an
-    unknown sale, or a day without a rate, is quarantined after all."""
+    unknown sale, or a day without a rate, is quarantined after all. A big day takes a while
+    here too, so progress is logged as in pass 1."""
     late: list[tuple[str, int, str]] = []
-    for file, row, day, channel, region, party, amount, currency in store.bookings():
+    for booked, (file, row, day, channel, region, party, amount, currency) in enumerate(store.bookings(), 1):
+        if booked % PROGRESS_EVERY == 0:
+            log.event("progress", rows_booked=booked)
         rate = rate_on(rates, day, currency) if day else None
         if day is None or rate is None:
             late.append((file, row, "unknown_original" if day is None else "no_rate"))
