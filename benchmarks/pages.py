@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -183,27 +184,30 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="pw-bench-pages-"))
     env = {"PROOFWORK_HOME": str(home), "PROOFWORK_BLOBS": "database",
            "PROOFWORK_INSTALL": "false"}  # fmt: skip
-    started = time.monotonic()
-    assessment_id, graded = seed(env, args.candidates, random.Random(2026))  # noqa: S311
-    print(f"seeded {args.candidates} candidates ({len(graded)} graded) in "
-          f"{time.monotonic() - started:.0f} s")  # fmt: skip
-    ok = True
-    with serving(env, args.port, workers=0) as (base, pid):
-        for kind in PAGES:
-            load(base, kind, assessment_id, graded, args.clients, 2)  # warm up
-            cpu = server_cpu_s(pid)
-            values = load(base, kind, assessment_id, graded, args.clients, args.seconds)
-            cpu_ms = (server_cpu_s(pid) - cpu) * 1000 / len(values)
-            p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
-            met = p95 < TARGET_P95_MS
-            ok &= met
-            print(
-                f"{kind:9} {len(values):5} requests  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-                f"server CPU {cpu_ms:5.1f} ms/request  ({args.clients} client(s))  "
-                f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if met else 'MISSED'}"
-            )
-    with open("/proc/loadavg") as handle:
-        print(f"load average afterwards {' '.join(handle.read().split()[:3])}")
+    try:
+        started = time.monotonic()
+        assessment_id, graded = seed(env, args.candidates, random.Random(2026))  # noqa: S311
+        print(f"seeded {args.candidates} candidates ({len(graded)} graded) in "
+              f"{time.monotonic() - started:.0f} s")  # fmt: skip
+        ok = True
+        with serving(env, args.port, workers=0) as (base, pid):
+            for kind in PAGES:
+                load(base, kind, assessment_id, graded, args.clients, 2)  # warm up
+                cpu = server_cpu_s(pid)
+                values = load(base, kind, assessment_id, graded, args.clients, args.seconds)
+                cpu_ms = (server_cpu_s(pid) - cpu) * 1000 / len(values)
+                p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+                met = p95 < TARGET_P95_MS
+                ok &= met
+                print(
+                    f"{kind:9} {len(values):5} requests  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+                    f"server CPU {cpu_ms:5.1f} ms/request  ({args.clients} client(s))  "
+                    f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if met else 'MISSED'}"
+                )
+        with open("/proc/loadavg") as handle:
+            print(f"load average afterwards {' '.join(handle.read().split()[:3])}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     return 0 if ok else 1
 
 
