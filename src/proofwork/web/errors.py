@@ -93,7 +93,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        message = exc.message[:1].upper() + exc.message[1:] + "."
+        message = exc.message[:1].upper() + exc.message[1:]
+        message += "" if message.endswith((".", "?", "!")) else "."
         return _page(request, exc.status, message) or _body(exc.status, exc.code, exc.message)
 
     @app.exception_handler(HTTPException)

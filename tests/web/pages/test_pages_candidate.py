@@ -214,6 +214,8 @@ def test_a_closed_link_gets_a_clear_410_page(
     assert response is not None and response.status == 410
     expect(page.locator(".lead")).to_contain_text(words)
     expect(page.locator(".lead")).to_contain_text("Fernbrook")
+    assert ".." not in (page.locator(".lead").text_content() or "")
+    expect(page.get_by_text("reply to the e-mail that sent you the link")).to_be_visible()
     axe(page)
     shot(page, f"candidate-{closed}")
 

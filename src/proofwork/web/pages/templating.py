@@ -126,6 +126,8 @@ def _default_hint(status: int) -> str:
         return "Check the address, or go back to the start page."
     if status == 403:
         return "Reload the page you came from and try again; ask an owner if you need access."
+    if status == 410:
+        return "If you still need access, reply to the e-mail that sent you the link."
     if status >= 500:
         return "Try again in a moment; the service logged the problem."
     return "Go back, correct it and try again."
