@@ -95,7 +95,7 @@ def test_an_upload_shows_progress_is_received_by_mail_and_runs_live(
     mail = smtp_server.wait_for(invited.email, "your submission was received")
     assert f"{invited.base}/status" in mail_text(mail)
     # The run is followed live: a probe is shown running or done without reloading.
-    expect(page.locator("#probe-steps li.step-done").first).to_be_visible(timeout=120_000)
+    expect(page.locator("#probe-steps li.step-done").first).to_be_visible(timeout=240_000)
     axe(page)
     shot(page, "candidate-status")
     page.goto(f"{invited.base}/submit")
