@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pages_support import (
+    SCREENSHOTS,
     LiveServer,
     PageLog,
     Seeded,
@@ -86,6 +87,8 @@ class Story:
 
 @pytest.fixture(scope="module")
 def story(browser: Browser, live_server: LiveServer, smtp_server: SmtpServer) -> Iterator[Story]:
+    for old in SCREENSHOTS.glob("story-*.png"):
+        old.unlink()  # a screenshot of each page of this run only
     acme = live_server.seed("Acme")
     with unit_of_work(live_server.services.factory) as session:
         org = session.get_one(Organisation, acme.org_id)
@@ -136,6 +139,8 @@ def test_the_whole_hiring_story(story: Story) -> None:
     _reviewer_scores_blind(story, story.acme.emails["reviewer"], grace, first_reason, None)
     _reviewer_scores_blind(story, SECOND_REVIEWER, grace, "States choices only.", first_reason)
 
+    _candidate_is_told_feedback_waits_for_the_decision(story, candidate, links[GRACE[1]])
+    _owner_opens_the_run_and_its_report(story, owner, grace)
     _owner_compares_and_decides(story, owner, assessment)
     _candidate_reads_the_feedback(story, candidate, links[GRACE[1]])
 
@@ -284,6 +289,24 @@ def _reviewer_scores_blind(
     if others_reason:
         expect(reviewer.locator("#others").get_by_text(others_reason).first).to_be_visible()
     story.look(reviewer, "reviewer-submitted")
+
+
+def _candidate_is_told_feedback_waits_for_the_decision(
+    story: Story, candidate: Page, link: str
+) -> None:
+    response = candidate.goto(link.rstrip("/") + "/feedback")
+    assert response is not None and response.status == 404
+    expect(candidate.get_by_text("once the hiring team has made its decision")).to_be_visible()
+    back = candidate.get_by_role("link", name="Back to your invitation")
+    expect(back).to_have_attribute("href", re.compile(r"^/i/pwi_[\w-]+/$"))
+    story.look(candidate, "candidate-feedback-not-yet")
+
+
+def _owner_opens_the_run_and_its_report(story: Story, owner: Page, grace: Graded) -> None:
+    owner.goto(f"/runs/{grace.run_id}")
+    expect(owner.locator("#run-state")).to_have_attribute("data-state", "done")
+    expect(owner.get_by_role("heading", name="Report")).to_be_visible()
+    story.look(owner, "owner-run")
 
 
 def _owner_compares_and_decides(story: Story, owner: Page, assessment: str) -> None:

@@ -6,6 +6,7 @@ Every page `{% extends "base.html" %}` and fills `title` and `content`; forms ca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,13 +117,28 @@ def render_error(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The error page: what went wrong and what to do (never a traceback)."""
-    context = {"status": status, "heading": TITLES.get(status, "Error"), "message": message}
-    context["hint"] = hint or _default_hint(status)
+    back = _invitation_page(request.url.path) if status != 410 else None
+    context = {
+        "status": status, "heading": TITLES.get(status, "Error"), "message": message,
+        "hint": hint or _default_hint(status, candidate=back is not None),
+        "back": back or "/",
+        "back_label": "Back to your invitation" if back else "Go to the start page",
+    }  # fmt: skip
     return render(request, "error.html", context, status_code=status, headers=headers)
 
 
-def _default_hint(status: int) -> str:
+def _invitation_page(path: str) -> str | None:
+    """A candidate's invitation page to go back to from an error below it (they have no '/')."""
+    found = re.match(r"^(/i/[^/]+/)(.+)$", path)
+    return found[1] if found else None
+
+
+def _default_hint(status: int, *, candidate: bool = False) -> str:
     if status == 404:
+        if candidate:
+            return (
+                "Go back to your invitation's page; the link in your invitation mail leads there."
+            )
         return "Check the address, or go back to the start page."
     if status == 403:
         return "Reload the page you came from and try again; ask an owner if you need access."
