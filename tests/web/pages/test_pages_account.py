@@ -154,3 +154,16 @@ def test_without_smtp_mail_waits_in_the_outbox_and_the_first_run_makes_the_owner
     shot(page, "account-outbox")
     context.close()
     check_log(log)
+
+
+def test_sign_in_works_with_the_keyboard_alone(page: Page, acme: Seeded) -> None:
+    page.goto("/sign-in")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.get_by_label("E-mail").focus()
+    page.keyboard.type(acme.emails["reviewer"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("reviewer@acme.test · Acme")).to_be_visible()

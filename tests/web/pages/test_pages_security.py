@@ -380,3 +380,15 @@ def test_the_first_run_page_is_closed_once_an_organisation_exists(
     assert client.post("/first-run", data=data).headers["location"] == "/sign-in"
     with services.factory() as session:
         assert session.query(Organisation).filter(Organisation.name == "Mine").count() == 0
+
+
+def test_an_expired_session_signs_nobody_in(app: FastAPI, services: Services, world: World) -> None:
+    secret = _session_cookie(services, EMAILS["owner"])
+    client = _browser(app, secret)
+    assert client.get("/team").status_code == 200
+    with unit_of_work(services.factory) as session:
+        row = session.get(WebSession, hash_secret(secret))
+        assert row is not None
+        row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    assert client.get("/team").status_code == 303
+    assert client.get("/api/v1/assessments").status_code == 401
