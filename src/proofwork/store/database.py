@@ -26,6 +26,13 @@ SQLITE_BEGIN = "proofwork_sqlite_begin"
 READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
 
 
+# The API reads on its event loop (short reads that wait for no lock) and writes on up to 40
+# threads (anyio's default): the pool must never make the loop wait for a connection a thread
+# holds, so it has room for every thread and the loop at once. Connections open only as
+# needed.
+POOL = {"pool_size": 8, "max_overflow": 48}
+
+
 class StoreError(Exception):
     """The store cannot be used as configured (bad URL, old schema); says what to do."""
 
@@ -43,13 +50,13 @@ def make_engine(url: str) -> Engine:
             f"unsupported store {parsed.get_backend_name()!r}: use sqlite:/// or "
             "postgresql+psycopg://"
         )
-    return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+    return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True, **POOL)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **POOL)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

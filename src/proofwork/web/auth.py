@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from proofwork.store.database import read_only, unit_of_work
 from proofwork.store.models import ApiToken, Invitation, InvitationState, Role, utcnow
@@ -91,13 +92,15 @@ def new_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+# Built once: a statement built per request costs more than running it.
+_TOKEN = select(
+    ApiToken.id, ApiToken.org_id, ApiToken.role, ApiToken.user_id, ApiToken.last_used_at
+).where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+
+
 def _from_api_token(session: Session, secret: str) -> tuple[Principal | None, bool]:
     """The token's principal, and whether its last use is worth writing down again."""
-    token = session.execute(
-        select(
-            ApiToken.id, ApiToken.org_id, ApiToken.role, ApiToken.user_id, ApiToken.last_used_at
-        ).where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
-    ).first()
+    token = session.execute(_TOKEN, {"token_hash": hash_secret(secret)}).first()
     if token is None:
         return None, False
     stale = token.last_used_at is None or utcnow() - token.last_used_at > LAST_USED_EVERY
@@ -136,7 +139,7 @@ def _from_secret(session: Session, secret: str) -> tuple[Principal | None, bool]
     return None, False
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -144,19 +147,19 @@ def authenticate(
     principal = None
     factory = services(request).factory
     if credentials is not None:
-        # A short read of its own, its connection back in the pool before this thread ends
-        # (a connection held across thread switches can starve the pool): the route's session
-        # (and on SQLite its write lock) starts only when the route uses it, not while an
-        # upload streams in.
+        # One indexed read that waits for no lock (read-only, on SQLite too), on the event
+        # loop: a thread switch would cost more than the read. Its own short session, so the
+        # route's (and on SQLite its write lock) starts only when the route uses it, not
+        # while an upload streams in.
         with read_only(factory) as session:
             principal, stale = _from_secret(session, credentials.credentials)
         if stale and principal is not None and principal.token_id is not None:
-            _touch(factory, principal.token_id)
+            await run_in_threadpool(_touch, factory, principal.token_id)  # a write may wait
     else:
         hook: Callable[[Request], Principal | None] | None = getattr(
             request.app.state, "session_principal", None
         )
-        principal = hook(request) if hook else None
+        principal = await run_in_threadpool(hook, request) if hook else None
     if principal is None:
         raise ApiError(401, "send a valid token: Authorization: Bearer pw_… (or an invitation's)")
     return principal

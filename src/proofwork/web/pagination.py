@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import BindParameter, Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofwork.web.errors import ApiError
@@ -36,6 +36,45 @@ def _decode(cursor: str) -> tuple[dt.datetime, str]:
         ) from exc
 
 
+def keyset(
+    query: Select[*tuple[Any, ...]],
+    created_at: InstrumentedAttribute[dt.datetime],
+    row_id: InstrumentedAttribute[str],
+    *,
+    after: bool,
+) -> Select[*tuple[Any, ...]]:
+    """The query newest first, one row more than bind parameter `page_limit`; with `after`,
+    only rows older than bind parameters `after_at` and `after_id` (a cursor). Build it once
+    and execute it with `page_of`: a statement built once is not compiled again."""
+    if after:
+        stamp: BindParameter[Any] = bindparam("after_at")
+        last_id: BindParameter[Any] = bindparam("after_id")
+        query = query.where(or_(created_at < stamp, and_(created_at == stamp, row_id < last_id)))
+    return query.order_by(created_at.desc(), row_id.desc()).limit(bindparam("page_limit"))
+
+
+def page_of(
+    session: Session,
+    statement: Select[*tuple[Any, ...]],
+    params: dict[str, Any],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """One page of a `keyset` statement's objects (or rows) and the cursor of the next page
+    (None at the end); the rows have `created_at` and `id`."""
+    values = {**params, "page_limit": limit + 1}
+    if cursor:
+        values["after_at"], values["after_id"] = _decode(cursor)
+    result = session.execute(statement, values)
+    # A query of one entity pages its objects; a query of columns pages its rows.
+    rows = list(result.scalars() if len(statement.column_descriptions) == 1 else result)
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _encode(last.created_at, last.id)
+
+
 def page(
     session: Session,
     query: Select[Any],
@@ -47,13 +86,5 @@ def page(
 ) -> tuple[list[Any], str | None]:
     """One page of the query's objects (or rows) and the cursor of the next page (None at the
     end); the rows have `created_at` and `id`."""
-    if cursor:
-        stamp, last_id = _decode(cursor)
-        query = query.where(or_(created_at < stamp, and_(created_at == stamp, row_id < last_id)))
-    result = session.execute(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1))
-    # A query of one entity pages its objects; a query of columns pages its rows.
-    rows = list(result.scalars() if len(query.column_descriptions) == 1 else result)
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], _encode(last.created_at, last.id)
+    statement = keyset(query, created_at, row_id, after=bool(cursor))
+    return page_of(session, statement, {}, cursor=cursor, limit=limit)

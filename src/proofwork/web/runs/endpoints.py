@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from proofwork.store.models import Run, RunState
+from proofwork.store.models import RunState
 from proofwork.web.auth import Principal, require
 from proofwork.web.deps import ServicesDep, SessionDep, services
-from proofwork.web.pagination import Page, page
+from proofwork.web.pagination import Page
 from proofwork.web.runs import repository, service
 from proofwork.web.runs.events import event_stream
 from proofwork.web.runs.schemas import RunCreate, RunOut
@@ -36,7 +36,7 @@ def create_run(
 
 
 @router.get("")
-def list_runs(
+async def list_runs(
     session: SessionDep,
     principal: Reader,
     state: RunState | None = None,
@@ -47,21 +47,22 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Page[RunOut]:
     """The organisation's runs, newest first, filtered."""
-    query = repository.listing(
-        principal.org_id,
-        state=state,
-        submission_id=submission_id,
-        candidate_id=candidate_id,
-        assessment_id=assessment_id,
+    filters = {
+        "state": state,
+        "submission_id": submission_id,
+        "candidate_id": candidate_id,
+        "assessment_id": assessment_id,
+    }
+    rows, next_cursor = repository.listing(
+        session, principal.org_id, filters, cursor=cursor, limit=limit
     )
-    rows, next_cursor = page(session, query, Run.created_at, Run.id, cursor=cursor, limit=limit)
     hidden = service.levels_hidden(session, principal, [row.id for row in rows])
     items = [service.shown(row, hide_levels=row.id in hidden) for row in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunOut:
+async def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunOut:
     """One run: its state, phase, attempts and place in the queue."""
     return service.show_run(session=session, principal=principal, run_id=run_id)
 

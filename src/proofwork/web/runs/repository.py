@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, select
+from sqlalchemy import Row, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from proofwork.store.models import Candidate, Run, RunEvent, RunState, Submission
+from proofwork.web.pagination import keyset, page_of
 
 RunRow = tuple[Run, Submission, Candidate | None]
 
@@ -66,30 +69,44 @@ def views(org_id: str) -> Select[*tuple[Any, ...]]:
     return _VIEWS.where(Run.org_id == org_id)
 
 
-def view(session: Session, org_id: str, run_id: str) -> Row[Any] | None:
+_BY_ID = _VIEWS.where(Run.org_id == bindparam("org_id"), Run.id == bindparam("run_id"))
+
+
+def view(session: Session, org_id: str, run_id: str) -> Row[*tuple[Any, ...]] | None:
     """The organisation's run as shown, or None."""
-    return session.execute(views(org_id).where(Run.id == run_id)).first()
+    return session.execute(_BY_ID, {"org_id": org_id, "run_id": run_id}).first()
+
+
+FILTERS = {
+    "state": Run.state,
+    "submission_id": Run.submission_id,
+    "candidate_id": Submission.candidate_id,
+    "assessment_id": Submission.assessment_id,
+}
+
+
+@functools.cache
+def _listing(filters: frozenset[str], after: bool) -> Select[*tuple[Any, ...]]:
+    query = _VIEWS.where(Run.org_id == bindparam("org_id"))
+    for name in sorted(filters):
+        query = query.where(FILTERS[name] == bindparam(name))
+    return keyset(query, Run.created_at, Run.id, after=after)
 
 
 def listing(
+    session: Session,
     org_id: str,
+    filters: Mapping[str, object],
     *,
-    state: RunState | None,
-    submission_id: str | None,
-    candidate_id: str | None,
-    assessment_id: str | None,
-) -> Select[*tuple[Any, ...]]:
-    """The organisation's runs matching the filters, as shown (for a page)."""
-    query = views(org_id)
-    if state is not None:
-        query = query.where(Run.state == state)
-    if submission_id is not None:
-        query = query.where(Run.submission_id == submission_id)
-    if candidate_id is not None:
-        query = query.where(Submission.candidate_id == candidate_id)
-    if assessment_id is not None:
-        query = query.where(Submission.assessment_id == assessment_id)
-    return query
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row[*tuple[Any, ...]]], str | None]:
+    """A page of the organisation's runs as shown, newest first, matching the filters (a
+    name of FILTERS to its value; None: not filtered); the statement is built once per kind
+    of filter."""
+    used = {name: value for name, value in filters.items() if value is not None}
+    statement = _listing(frozenset(used), bool(cursor))
+    return page_of(session, statement, {"org_id": org_id, **used}, cursor=cursor, limit=limit)
 
 
 def events(session: Session, run_id: str, after_id: int, limit: int = 500) -> list[RunEvent]:

@@ -66,7 +66,7 @@ def levels_hidden(session: Session, principal: Principal, run_ids: list[str]) ->
     return set(run_ids) - blind.submitted_run_ids(session, principal.user_id, run_ids)
 
 
-def shown(row: Row[Any], *, hide_levels: bool = False) -> RunOut:
+def shown(row: Row[*tuple[Any, ...]], *, hide_levels: bool = False) -> RunOut:
     """A row of `repository.views` as the API shows it (never the candidate's name: the
     alias); `hide_levels` leaves the machine signals out of its summary for a reviewer who has
     not scored it yet."""
