@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from proofwork import engine
 from proofwork.config import Settings, load_settings
 from proofwork.jobs import queue
 from proofwork.jobs.embedded import EmbeddedWorkers
-from proofwork.jobs.execute import execute, work_folder
+from proofwork.jobs.execute import ORPHAN_AFTER_S, execute, sweep_work_folders, work_folder
 from proofwork.store.database import unit_of_work
 from proofwork.store.models import RunEvent, RunState
 
@@ -184,3 +185,30 @@ def test_a_worker_takes_only_as_many_runs_as_its_cores_allow(
     workers.join()
     states = [run_row(fresh_store, r).state for r in [*service_runs, small]]
     assert states == [RunState.DONE, RunState.DONE, RunState.QUEUED]
+
+
+@SQLITE_ONLY
+def test_a_restart_sweeps_only_its_own_stores_folders(
+    fresh_store: Store, enqueue: Enqueue, tmp_path: Path
+) -> None:
+    # Two servers may share one PROOFWORK_HOME with stores of their own: one starting up must
+    # not remove the folder of a grade the other is running.
+    settings = load_settings(install=False, home=tmp_path)
+    running, finished = enqueue(), enqueue()
+    with unit_of_work(fresh_store.factory) as session:
+        claim = queue.claim_run(session, running, worker="w")
+        assert claim is not None
+        done = queue.claim_run(session, finished, worker="w")
+        assert done is not None
+        queue.finish(session, done, RunState.DONE, reason="")
+    work = settings.runs_dir / "service"
+    names = [f"{running}-1", f"{running}-0", f"{finished}-1", "someone-elses-run-1", "old-run-1"]
+    for name in names:
+        (work / name).mkdir(parents=True)
+    long_ago = time.time() - ORPHAN_AFTER_S - 60
+    os.utime(work / "old-run-1", (long_ago, long_ago))
+
+    removed = sweep_work_folders(fresh_store.factory, settings)
+
+    assert removed == sorted([f"{running}-0", f"{finished}-1", "old-run-1"])
+    assert sorted(p.name for p in work.iterdir()) == sorted([f"{running}-1", "someone-elses-run-1"])

@@ -165,21 +165,41 @@ CANCELLED = "cancelled on request"
 
 def sweep_work_folders(factory: sessionmaker[Session], settings: Settings) -> list[str]:
     """Remove the working folders of runs no worker grades now (finished, requeued, or
-    reclaimed from a worker that died); the names of the folders removed."""
+    reclaimed from a worker that died); the names of the folders removed.
+
+    A folder of a run this store does not know belongs to another store sharing the same
+    `PROOFWORK_HOME` (or to a run erased since): it is left alone unless untouched for longer
+    than any grade lasts (`ORPHAN_AFTER_S`).
+    """
     root = settings.runs_dir / WORK
     folders = {p.name: p for p in root.iterdir()} if root.is_dir() else {}
     if not folders:
         return []
-    run_ids = [name.rpartition("-")[0] for name in folders]
     with read_only(factory) as session:
         rows = session.execute(
-            select(Run.id, Run.attempts).where(Run.id.in_(run_ids), Run.state == RunState.RUNNING)
+            select(Run.id, Run.state, Run.attempts).where(
+                Run.id.in_([name.rpartition("-")[0] for name in folders])
+            )
         )
-        grading = {f"{run_id}-{attempts}" for run_id, attempts in rows}
-    removed = sorted(name for name in folders if name not in grading)
+        known = {run_id: (state, attempts) for run_id, state, attempts in rows}
+    removed = sorted(name for name, path in folders.items() if _unused(name, path, known))
     for name in removed:
         shutil.rmtree(folders[name], ignore_errors=True)
     return removed
+
+
+ORPHAN_AFTER_S = 24 * 3600
+
+
+def _unused(name: str, path: Path, known: dict[str, tuple[RunState, int]]) -> bool:
+    run_id, _, attempt = name.rpartition("-")
+    if run_id not in known:
+        try:
+            return time.time() - path.stat().st_mtime > ORPHAN_AFTER_S
+        except OSError:
+            return False
+    state, attempts = known[run_id]
+    return not (state == RunState.RUNNING and attempt == str(attempts))
 
 
 def _fingerprint(
