@@ -8,13 +8,17 @@ import re
 import tarfile
 from pathlib import Path
 
+import pytest
 from databases import Store
 
 from proofwork.config import load_settings
 from proofwork.jobs.similarity import fingerprint_submission
 from proofwork.store.database import read_only, unit_of_work
-from proofwork.store.models import Assessment, Organisation, Submission, SubmissionFingerprint
+from proofwork.store.models import Assessment, Organisation, Role, Submission, SubmissionFingerprint
+from proofwork.web.auth import Principal
+from proofwork.web.errors import ApiError
 from proofwork.web.similarity import pairs_among
+from proofwork.web.similarity.service import pair_report
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "proofwork"
 REFERENCE = SRC / "challenges" / "packs" / "sales-ledger" / "reference"
@@ -85,3 +89,18 @@ def test_a_disguised_copy_is_flagged_and_an_honest_pair_is_not(fresh_store: Stor
         assert pairs_among(session, "someone-else", assessment_id, None) == []
         prints = session.get_one(SubmissionFingerprint, ids["honest"])
         assert prints.count > 50  # the honest pair was compared, and stayed below the threshold
+        found = pair_report(
+            session=session, principal=Principal(org_id, Role.OWNER), blobs=fresh_store.blobs,
+            settings=settings, assessment_id=assessment_id,
+            submission_ids=(ids["original"], ids["copy"]),
+        )  # fmt: skip
+        elsewhere = Principal("someone-else", Role.OWNER)
+        with pytest.raises(ApiError) as refused:
+            pair_report(
+                session=session, principal=elsewhere, blobs=fresh_store.blobs,
+                settings=settings, assessment_id=assessment_id,
+                submission_ids=(ids["original"], ids["copy"]),
+            )  # fmt: skip
+    assert refused.value.status == 404
+    # The pair's shared code side by side, as the compare page links to it.
+    assert "my_amount" in found and "submission " + ids["copy"][:8] in found

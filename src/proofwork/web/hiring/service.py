@@ -231,6 +231,7 @@ class Similar:
     name: str
     similarity: float
     shared: int
+    submission_id: str  # the other's: the pair's regions are at /assessments/…/similarity/…
 
 
 @dataclass
@@ -285,7 +286,9 @@ def _similar(session: Session, org_id: str, assessment_id: str, compared: list[C
     for pair in pairs_among(session, org_id, assessment_id, list(by_submission)):
         a, b = by_submission[pair.a_submission_id], by_submission[pair.b_submission_id]
         for one, other in ((a, b), (b, a)):
-            found = Similar(other.row.name, pair.similarity, pair.shared)
+            found = Similar(
+                other.row.name, pair.similarity, pair.shared, other.row.submission_id or ""
+            )
             one.similar = [*(one.similar or []), found]
 
 

@@ -26,10 +26,12 @@ from proofwork.web.hiring.roster import MAX_BYTES, RosterError, parse_roster
 from proofwork.web.invitations.service import resend_invitation, revoke_invitation
 from proofwork.web.mail import send_mail
 from proofwork.web.markdown import render_markdown
+from proofwork.web.pages.runs import REPORT_HEADERS
 from proofwork.web.pages.session import require_page
 from proofwork.web.pages.templating import add_nav, render
 from proofwork.web.reviews.schemas import DecisionIn
 from proofwork.web.reviews.service import record_decision
+from proofwork.web.similarity.service import pair_report
 
 if TYPE_CHECKING:
     from proofwork.web.app import Services
@@ -270,6 +272,24 @@ def compare(
         assessment_id=assessment_id, candidate_ids=c,
     )  # fmt: skip
     return render(request, "hiring/compare.html", {"found": found})
+
+
+@router.get("/assessments/{assessment_id}/similarity/{first}/{second}")
+def similar_pair(
+    assessment_id: str,
+    first: str,
+    second: str,
+    session: SessionDep,
+    services: ServicesDep,
+    principal: Hiring,
+) -> Response:
+    """Two submissions' shared code side by side (a self-contained page, framed like a run's
+    report: its own styles, no script)."""
+    html = pair_report(
+        session=session, principal=principal, blobs=services.blobs, settings=services.settings,
+        assessment_id=assessment_id, submission_ids=(first, second),
+    )  # fmt: skip
+    return Response(html, media_type="text/html", headers=REPORT_HEADERS)
 
 
 def _candidate_context(

@@ -5,7 +5,7 @@ from collections.abc import Collection
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, aliased
 
-from proofwork.store.models import SimilarityPair, Submission, SubmissionFingerprint
+from proofwork.store.models import Candidate, SimilarityPair, Submission, SubmissionFingerprint
 
 
 def pairs(
@@ -47,3 +47,19 @@ def fingerprinted(session: Session, org_id: str, assessment_id: str) -> int:
         )
         or 0
     )
+
+
+def named_submissions(
+    session: Session, org_id: str, assessment_id: str, submission_ids: Collection[str]
+) -> list[Row[str, str, str | None]]:
+    """The assessment's submissions among `submission_ids`: id, archive sha256, candidate name."""
+    query = (
+        select(Submission.id, Submission.sha256, Candidate.name)
+        .outerjoin(Candidate, Candidate.id == Submission.candidate_id)
+        .where(
+            Submission.org_id == org_id,
+            Submission.assessment_id == assessment_id,
+            Submission.id.in_(list(submission_ids)),
+        )
+    )
+    return list(session.execute(query).all())

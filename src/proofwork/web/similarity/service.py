@@ -8,13 +8,22 @@ the threshold are kept. Reading them is one query: the hiring pages and the API 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from proofwork.similarity.compare import DEFAULT_THRESHOLD
+from proofwork.challenges import discover
+from proofwork.config import Settings
+from proofwork.similarity.compare import DEFAULT_THRESHOLD, compare
+from proofwork.similarity.report import SimilarityReport, render_html
+from proofwork.similarity.run import ingested, pack_files
+from proofwork.store.blobs import BlobStore
+from proofwork.web.assessments.service import get_assessment
 from proofwork.web.auth import Principal
+from proofwork.web.errors import not_found
 from proofwork.web.similarity import repository
 from proofwork.web.similarity.schemas import AssessmentSimilarityOut, SimilarPairOut
 
@@ -62,3 +71,46 @@ def assessment_similarity(
             for p in found
         ],
     )
+
+
+def pair_report(
+    *,
+    session: Session,
+    principal: Principal,
+    blobs: BlobStore,
+    settings: Settings,
+    assessment_id: str,
+    submission_ids: tuple[str, str],
+) -> str:
+    """Two of the assessment's submissions compared again, with their shared regions side by
+    side (the CLI's similarity page), the pack's given code left out; 404 unless both are the
+    assessment's."""
+    assessment = get_assessment(session=session, principal=principal, assessment_id=assessment_id)
+    rows = repository.named_submissions(session, principal.org_id, assessment.id, submission_ids)
+    if len(set(submission_ids)) != 2 or len(rows) != 2:
+        raise not_found("submission")
+    order = {sid: n for n, sid in enumerate(submission_ids)}
+    rows.sort(key=lambda row: order[row[0]])
+    labels = [name or f"submission {sid[:8]}" for sid, _, name in rows]
+    if labels[0] == labels[1]:
+        labels = [f"{label} ({sid[:8]})" for label, (sid, _, _) in zip(labels, rows, strict=True)]
+    with tempfile.TemporaryDirectory(prefix="pw-similarity-pair-") as scratch:
+        root = Path(scratch)
+        trees = root / "trees"
+        trees.mkdir()
+        submissions = []
+        for n, ((_, sha256, _), label) in enumerate(zip(rows, labels, strict=True)):
+            archive = root / f"archive-{n}"
+            archive.write_bytes(blobs.read(session, sha256))
+            submissions.append(ingested(archive, label, trees, settings))
+    pack = None
+    if assessment.pack_id is not None:
+        pack = discover(settings.challenges_path).get(assessment.pack_id)
+    report = SimilarityReport(
+        submissions=submissions,
+        sources={label: "" for label in labels},
+        pairs=compare(submissions, pack_files(pack) if pack else None, DEFAULT_THRESHOLD),
+        threshold=DEFAULT_THRESHOLD,
+        starter=f"pack {pack.id}" if pack else None,
+    )
+    return render_html(report)
