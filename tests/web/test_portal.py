@@ -9,12 +9,18 @@ from sqlalchemy.orm import Session
 from web_support import World
 
 from proofwork.challenges import discover
-from proofwork.store.models import Invitation, InvitationState
+from proofwork.store.models import Invitation, InvitationState, RunEvent
 from proofwork.web.auth import INVITATION_PREFIX, new_secret
 from proofwork.web.errors import ApiError
 from proofwork.web.markdown import render_markdown
 from proofwork.web.portal.feedback import candidate_feedback
-from proofwork.web.portal.service import open_portal, probes_for, signals_for
+from proofwork.web.portal.service import (
+    open_portal,
+    planned_probes,
+    probes_for,
+    progress,
+    signals_for,
+)
 
 
 def test_an_invitation_link_opens_its_portal(session: Session, world: World) -> None:
@@ -116,3 +122,22 @@ def test_feedback_keeps_signals_and_own_findings_and_drops_the_grader_s_secrets(
     everything = repr(feedback)
     for secret in ("/var/lib/proofwork", "HIDDEN_ROWS", "checks/", "-reference"):
         assert secret not in everything
+
+
+def test_a_batch_jobs_status_leaves_out_the_probes_that_pass_it_over() -> None:
+    # The engine starts and ends every probe, also those with nothing to measure for the kind.
+    planned = planned_probes(discover("").get("sales-ledger"))
+    events = [
+        RunEvent(kind=kind, name=name, attempt=1, message="")
+        for name in ("static", "load", "faults", "scale", "install")
+        for kind in ("probe-start", "probe-end")
+    ]
+    steps = {s.name: s.state for s in progress(planned, events)}
+    assert "load" not in steps and "faults" not in steps
+    assert steps["static"] == steps["scale"] == steps["install"] == "done"
+
+
+def test_feedback_does_not_say_a_reviewed_signal_still_awaits_review() -> None:
+    signal = {"title": "Trade-off reasoning", "status": "awaiting review", "material": ["x"]}
+    found = candidate_feedback({"signals": [signal]}).signals[0]
+    assert "awaiting" not in found.status and "reviewers" in found.status

@@ -59,6 +59,14 @@ def _own_path(path: object) -> str | None:
     return path
 
 
+# The report was written before anyone reviewed it: after the decision "awaiting review" would
+# be wrong, and reviewers' own scores are the hiring team's to share.
+REVIEWED = (
+    "Read by the hiring team's reviewers, who did not see your name; "
+    "their scores are not part of this page."
+)
+
+
 def _signal(data: dict[str, Any]) -> SignalFeedback:
     level = data.get("level")
     return SignalFeedback(
@@ -66,7 +74,7 @@ def _signal(data: dict[str, Any]) -> SignalFeedback:
         level=level if isinstance(level, int) else None,
         label=scrub(str(data.get("label", ""))),
         description=scrub(str(data.get("description", ""))),
-        status=str(data.get("status", "")),
+        status=REVIEWED if data.get("status") == "awaiting review" else str(data.get("status", "")),
         evidence=[scrub(str(line)) for line in data.get("evidence", [])],
         next_level=[scrub(str(line)) for line in data.get("next_level", [])],
     )
