@@ -12,6 +12,7 @@ from rich.console import Console
 
 from proofwork import history
 from proofwork.challenges import discover
+from proofwork.challenges.kit import build_kit
 from proofwork.config import Settings
 from proofwork.engine import history_of
 from proofwork.evidence import Evidence, Report, SubmissionInfo
@@ -86,9 +87,7 @@ def test_the_change_against_the_starter_is_a_bounded_diff(tmp_path: Path) -> Non
         for name, text in files.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(text)
-    kit_brief = tmp_path / "brief.md"
-    kit_brief.write_text("B\n")
-    diff, counts = history.starter_diff(starter, work, (kit_brief,))
+    diff, counts = history.starter_diff(starter, work, {"brief.md": b"B\n"})
     assert counts == {"added": 1, "changed": 1, "removed": 1}
     assert "+++ submission/app/main.py" in diff and "+b" in diff
     assert "brief.md" not in diff  # the kit put it there
@@ -112,3 +111,14 @@ def test_a_pack_submission_gets_its_history_and_starter_diff_in_every_report(
     out = io.StringIO()
     render_summary(report, Console(file=out, width=120, color_system=None))
     assert "History 1 commit over 0.0 min (time box" in out.getvalue()
+
+
+def test_a_job_packs_sample_is_not_counted_as_the_candidates(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # The kit puts the public sample into the starter: a candidate who kept it added nothing.
+    pack = discover(settings.challenges_path).get("sales-ledger")
+    kit = tmp_path / "kit"
+    build_kit(pack, kit)
+    section = history_of(kit / "starter", pack)
+    assert section["starter_diff"]["added"] == 0, section["starter_diff"]["diff"][:500]

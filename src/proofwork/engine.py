@@ -14,7 +14,7 @@ from typing import Any
 
 from proofwork import __version__, dependencies, history, intake, runtime, signals
 from proofwork.challenges import Pack, PackError, discover
-from proofwork.challenges.kit import TOOLING, unchanged_tooling
+from proofwork.challenges.kit import given_beside_starter, unchanged_tooling
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.probes import default_registry
@@ -118,8 +118,8 @@ def history_of(workspace: Path, pack: Pack | None) -> dict[str, Any]:
     against the pack's starter (with the files its kit puts beside the starter)."""
     if pack is None:
         return history.read(workspace)
-    kit = tuple(pack.path(name) for name in TOOLING)
-    return history.read(workspace, pack.spec.time_box_minutes, pack.path("starter"), kit)
+    given = given_beside_starter(pack)
+    return history.read(workspace, pack.spec.time_box_minutes, pack.path("starter"), given)
 
 
 def _pack(request: GradeRequest) -> Pack | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,15 @@ def _shortstat(text: str) -> tuple[int, int, int]:
 
 
 def starter_diff(
-    starter: Path, workspace: Path, kit_files: tuple[Path, ...] = ()
+    starter: Path, workspace: Path, given: Mapping[str, bytes] | None = None
 ) -> tuple[str, dict[str, int]]:
-    """The candidate's change against the starter (with the files the kit puts beside it), as a
-    unified diff of text files (bounded), and how many files were added, changed and removed."""
+    """The candidate's change against the starter (with `given`, the files the kit puts beside
+    it, by path), as a unified diff of text files (bounded), and how many files were added,
+    changed and removed."""
     before, after = _texts(starter), _texts(workspace)
-    for extra in kit_files:
-        if extra.is_file():
-            before[extra.name] = extra.read_text(errors="replace")
+    for path, raw in (given or {}).items():
+        if Path(path).suffix in TEXT_SUFFIXES and len(raw) <= FILE_MAX:
+            before[path] = sources.decode(raw)
     counts = {"added": 0, "changed": 0, "removed": 0}
     chunks: list[str] = []
     for path in sorted(set(before) | set(after)):
@@ -161,7 +163,7 @@ def read(
     workspace: Path,
     time_box_minutes: int | None = None,
     starter: Path | None = None,
-    kit_files: tuple[Path, ...] = (),
+    given: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """The report's `history` section: commits, what they say against the time box, and the
     change against the starter. Empty when there is neither a git history nor a starter."""
@@ -170,7 +172,7 @@ def read(
     if found:
         section.update(_timeline(found, time_box_minutes))
     if starter is not None and starter.is_dir():
-        diff, counts = starter_diff(starter, workspace, kit_files)
+        diff, counts = starter_diff(starter, workspace, given)
         section["starter_diff"] = {**counts, "diff": diff}
     return section
 

@@ -52,6 +52,17 @@ def unchanged_tooling(pack: Pack, workspace: Path) -> frozenset[str]:
     return frozenset(kept)
 
 
+def given_beside_starter(pack: Pack) -> dict[str, bytes]:
+    """What `build_kit` adds to the pack's starter folder, by path in the starter: the tooling
+    and, for a job, the public sample (a diff against the starter must not count them as the
+    candidate's)."""
+    given = {name: pack.path(name).read_bytes() for name in tooling(pack)}
+    if pack.spec.kind == "job":
+        for name, body in _sample(pack).items():
+            given[f"{SAMPLE}/{name}"] = body
+    return given
+
+
 class KitError(Exception):
     """The kit could not be written (the target is not empty, git failed …)."""
 
@@ -76,11 +87,15 @@ def build_kit(pack: Pack, out: Path) -> list[Path]:
     return written
 
 
-def _write_sample(pack: Pack, folder: Path) -> None:
+def _sample(pack: Pack) -> dict[str, bytes]:
     # The generator is trusted pack code; only what it makes from the public seed ships.
     data = load_helpers(pack.path("checks"), "_data")
     files: dict[str, bytes] = data.sample(pack.spec.job.public_seed)
-    for name, body in files.items():
+    return files
+
+
+def _write_sample(pack: Pack, folder: Path) -> None:
+    for name, body in _sample(pack).items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(body)
 
