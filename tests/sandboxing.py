@@ -14,6 +14,17 @@ from pathlib import Path
 
 from proofwork.probes.base import ProbeContext
 
+# Debian's chromium as the browser tests drive it (headless, nothing reaching the network).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
 ContextFactory = Callable[[dict[str, str]], ProbeContext]
 
 SANDBOX_UIDS = range(61000, 62000)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, sync_playwright
+from sandboxing import CHROMIUM, CHROMIUM_ARGS
 
 from proofwork.evidence import Evidence, Finding, Report, Severity, Status, SubmissionInfo
 from proofwork.reports.html import write_html
@@ -14,15 +15,6 @@ from proofwork.signals import Signal
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 HOSTILE = "<script>alert(1)</script>"
 DECISIONS = f"# Decisions\n\nStock is reserved in one transaction.\n{HOSTILE}\n"
 

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from pages_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LiveServer,
     PageLog,
     SmtpServer,
@@ -30,6 +28,7 @@ from pages_support import (
     start_server,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
+from sandboxing import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

@@ -30,15 +30,6 @@ from proofwork.web import admin
 from proofwork.web.app import Services, build_services, create_app
 from proofwork.web.pages.session import hash_password
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[3]
 AXE = ROOT / "src/proofwork/web/static/vendor/axe.min.js"
 SCREENSHOTS = ROOT / "reports/screenshots"
