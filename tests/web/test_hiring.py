@@ -333,9 +333,10 @@ def test_compare_shows_who_shares_code_with_whom_among_the_compared(
         candidate_ids=[ada, rob, rita, people["invited"].id],
     )  # fmt: skip
     similar = {c.row.name: c.similar for c in found.candidates}
+    submitted = {c.row.name: c.row.submission_id or "" for c in found.candidates}
     assert similar == {
-        "Ada Advanced": [service.Similar("Rob Rejected", 0.72, 72)],
-        "Rob Rejected": [service.Similar("Ada Advanced", 0.72, 72)],
+        "Ada Advanced": [service.Similar("Rob Rejected", 0.72, 72, submitted["Rob Rejected"])],
+        "Rob Rejected": [service.Similar("Ada Advanced", 0.72, 72, submitted["Ada Advanced"])],
         "Rita Reviewed": [],
         "Ivy Invited": None,
     }, "a pair with someone not compared (Gus) is left out"

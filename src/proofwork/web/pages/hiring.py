@@ -274,14 +274,14 @@ def compare(
     return render(request, "hiring/compare.html", {"found": found})
 
 
-@router.get("/assessments/{assessment_id}/similarity/{first}/{second}")
+@router.get("/assessments/{assessment_id}/similarity")
 def similar_pair(
     assessment_id: str,
-    first: str,
-    second: str,
     session: SessionDep,
     services: ServicesDep,
     principal: Hiring,
+    first: Annotated[str, Query(alias="a", max_length=64)] = "",
+    second: Annotated[str, Query(alias="b", max_length=64)] = "",
 ) -> Response:
     """Two submissions' shared code side by side (a self-contained page, framed like a run's
     report: its own styles, no script)."""
