@@ -362,12 +362,21 @@ def serve(
         uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
         return
     # Several API processes share the port; this one grades and sends webhooks meanwhile.
+    from proofwork.web.processes import APP_FACTORY, ServeError, reuse_port_supported
+    from proofwork.web.processes import run as run_processes
+
     with background(services):
-        uvicorn.run(
-            "proofwork.web.app:api_process_app", factory=True, workers=processes,
-            host=host, port=port, log_level="warning",
-        )  # fmt: skip
-    services.engine.dispose()
+        if reuse_port_supported():
+            try:
+                run_processes(host, port, processes)
+            except ServeError as exc:
+                fail(str(exc))
+        else:  # one socket shared by the processes (less evenly loaded, but it works)
+            uvicorn.run(
+                APP_FACTORY, factory=True, workers=processes, host=host,
+                port=port, log_level="warning",
+            )  # fmt: skip
+    services.dispose()
 
 
 @app.command("audit")

@@ -63,8 +63,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
+        if value is None or (type(value) is dt.datetime and value.tzinfo is dt.UTC):
+            return value  # PostgreSQL's, as a rule: no conversion to pay for
         if not isinstance(value, dt.datetime):
             raise TypeError(f"the store returned {value!r} for a datetime column")
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -21,9 +21,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from proofwork.store.database import read_only, unit_of_work
+from proofwork.store.database import columns, read_only, unit_of_work
 from proofwork.store.models import ApiToken, Invitation, InvitationState, Role, utcnow
-from proofwork.web.deps import services
+from proofwork.web.deps import SessionDep, reading, services
 from proofwork.web.errors import ApiError
 
 CANDIDATE = "candidate"
@@ -100,7 +100,7 @@ _TOKEN = select(
 
 def _from_api_token(session: Session, secret: str) -> tuple[Principal | None, bool]:
     """The token's principal, and whether its last use is worth writing down again."""
-    token = session.execute(_TOKEN, {"token_hash": hash_secret(secret)}).first()
+    token = columns(session, _TOKEN, {"token_hash": hash_secret(secret)}).first()
     if token is None:
         return None, False
     stale = token.last_used_at is None or utcnow() - token.last_used_at > LAST_USED_EVERY
@@ -142,18 +142,24 @@ def _from_secret(session: Session, secret: str) -> tuple[Principal | None, bool]
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: SessionDep,
 ) -> Principal:
     """The caller, from a bearer token or the pages' session hook; 401 otherwise."""
     principal = None
     factory = services(request).factory
     if credentials is not None:
         # One indexed read that waits for no lock (read-only, on SQLite too), on the event
-        # loop: a thread switch would cost more than the read. Its own short session, so the
-        # route's (and on SQLite its write lock) starts only when the route uses it, not
-        # while an upload streams in.
-        with read_only(factory) as session:
+        # loop: a thread switch would cost more than the read. A reading request reads it
+        # through the route's own session (one connection from the pool); any other has its
+        # own short session, so the route's (and on SQLite its write lock) starts only when
+        # the route uses it, not while an upload streams in.
+        if reading(request):
             principal, stale = _from_secret(session, credentials.credentials)
+        else:
+            with read_only(factory) as own:
+                principal, stale = _from_secret(own, credentials.credentials)
         if stale and principal is not None and principal.token_id is not None:
+            session.rollback()  # the read ends before the write (the route reads afresh)
             await run_in_threadpool(_touch, factory, principal.token_id)  # a write may wait
     else:
         hook: Callable[[Request], Principal | None] | None = getattr(

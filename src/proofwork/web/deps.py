@@ -40,7 +40,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        if reading(request):
+        if reading(request) or session.get_transaction() is None:  # nothing to wait for
             session.close()
         else:
             await run_in_threadpool(session.close)

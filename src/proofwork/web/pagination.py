@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import BindParameter, Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from proofwork.store.database import columns
 from proofwork.web.errors import ApiError
 
 T = TypeVar("T")
@@ -53,6 +55,12 @@ def keyset(
     return query.order_by(created_at.desc(), row_id.desc()).limit(bindparam("page_limit"))
 
 
+@functools.lru_cache(maxsize=256)
+def _of_one_entity(statement: Select[*tuple[Any, ...]]) -> bool:
+    # Keyed on the statement object: `keyset` statements are built once.
+    return len(statement.column_descriptions) == 1
+
+
 def page_of(
     session: Session,
     statement: Select[*tuple[Any, ...]],
@@ -66,9 +74,11 @@ def page_of(
     values = {**params, "page_limit": limit + 1}
     if cursor:
         values["after_at"], values["after_id"] = _decode(cursor)
-    result = session.execute(statement, values)
     # A query of one entity pages its objects; a query of columns pages its rows.
-    rows = list(result.scalars() if len(statement.column_descriptions) == 1 else result)
+    if _of_one_entity(statement):
+        rows = list(session.execute(statement, values).scalars().all())
+    else:
+        rows = list(columns(session, statement, values).all())
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from proofwork.store.database import columns
 from proofwork.store.models import Candidate, Run, RunEvent, RunState, Submission
 from proofwork.web.pagination import keyset, page_of
 
@@ -74,7 +75,7 @@ _BY_ID = _VIEWS.where(Run.org_id == bindparam("org_id"), Run.id == bindparam("ru
 
 def view(session: Session, org_id: str, run_id: str) -> Row[*tuple[Any, ...]] | None:
     """The organisation's run as shown, or None."""
-    return session.execute(_BY_ID, {"org_id": org_id, "run_id": run_id}).first()
+    return columns(session, _BY_ID, {"org_id": org_id, "run_id": run_id}).first()
 
 
 FILTERS = {
