@@ -14,6 +14,7 @@ runs from `POST /runs` to a worker starting them (started_at - created_at; targe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -133,6 +134,27 @@ def stolen_share(before: list[int], after: list[int]) -> float:
     return spent[7] / max(1, sum(spent[:8]))
 
 
+WRK_NICE = -10
+
+
+def _raise_priority() -> bool:
+    """Whether this process may run wrk ahead of the server (it takes root)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0))
+        return os.geteuid() == 0
+    except OSError:
+        return False
+
+
+def _before_wrk() -> None:
+    # The load generator shares the two cores with the server it measures. At the same
+    # priority its threads wait behind the server's busy processes for a core, and that wait
+    # lands in the latencies it records (p99 up to 3x at the same server-side times); ahead of
+    # them it measures the server, as on a machine of its own.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, WRK_NICE)
+
+
 def load(
     base: str, token: str, run_ids: list[str], clients: int, seconds: float
 ) -> dict[str, float]:
@@ -145,7 +167,9 @@ def load(
             "-s", str(LUA), base,
         ]  # fmt: skip
         env = {**os.environ, "PW_BENCH_IDS": ids.name, "PW_BENCH_TOKEN": token}
-        result = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, check=True, preexec_fn=_before_wrk
+        )
     figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     if figures["non_2xx"] or figures["socket_errors"]:
         raise RuntimeError(f"the API answered errors under load: {figures}")
@@ -256,7 +280,9 @@ def main() -> int:
     args = parser.parse_args()
     print(
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {RUNS} runs in the "
-        f"store; {args.clients} connections (wrk); {args.api_processes} API processes"
+        f"store; {args.clients} connections (wrk, "
+        f"{f'nice {WRK_NICE}' if _raise_priority() else 'same priority as the server: not root'}"
+        f"); {args.api_processes} API processes"
     )
     env = {"PROOFWORK_BLOBS": "database", "PROOFWORK_INSTALL": "false"}
     chosen = set(args.backend or ["sqlite", "postgresql", "queue"])
