@@ -6,28 +6,26 @@ import datetime as dt
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from pages_support import LiveServer
+from portal_support import Invited, invite
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from proofwork.store.database import unit_of_work
 from proofwork.store.models import (
-    Assessment,
-    Candidate,
     Invitation,
     InvitationState,
     Run,
     RunState,
     Submission,
-    utcnow,
 )
 from proofwork.web import admin
 from proofwork.web.app import Services
-from proofwork.web.auth import INVITATION_PREFIX, hash_secret, new_secret
+from proofwork.web.auth import INVITATION_PREFIX, new_secret
 
 pytestmark = pytest.mark.slow
 
@@ -55,35 +53,13 @@ def live_services(server: LiveServer) -> Services:
     return server.services
 
 
-@dataclass
-class Invited:
-    token: str
-    invitation_id: str
-
-
 def _invite(
-    factory: sessionmaker[Session], pack: str | None, *, expires_in: dt.timedelta, state: str
+    server: LiveServer, pack: str | None, *, expires_in: dt.timedelta, state: InvitationState
 ) -> Invited:
-    with factory() as session:
-        org = admin.create_org(session=session, name=f"Acme {new_secret('')[:8]}")
-        assessment = Assessment(
-            org_id=org.id, title="Ledger round", pack_id=pack, time_box_minutes=180
-        )
-        candidate = Candidate(org_id=org.id, name="Grace", email="g@example.org", alias="C-1")
-        session.add_all([assessment, candidate])
-        session.flush()
-        secret = new_secret(INVITATION_PREFIX)
-        invitation = Invitation(
-            org_id=org.id,
-            assessment_id=assessment.id,
-            candidate_id=candidate.id,
-            token_hash=hash_secret(secret),
-            expires_at=utcnow() + expires_in,
-            state=InvitationState(state),
-        )
-        session.add(invitation)
-        session.commit()
-        return Invited(secret, invitation.id)
+    """An invitation in an organisation of its own."""
+    with unit_of_work(server.services.factory) as session:
+        org_id = admin.create_org(session=session, name=f"Acme {new_secret('')[:8]}").id
+    return invite(server, org_id, pack=pack, expires_in=expires_in, state=state)
 
 
 def _git(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -106,8 +82,10 @@ def _git(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
 
 
 @pytest.fixture
-def open_invitation(store_factory: sessionmaker[Session]) -> Invited:
-    return _invite(store_factory, "sales-ledger", expires_in=dt.timedelta(days=2), state="pending")
+def open_invitation(server: LiveServer) -> Invited:
+    return _invite(
+        server, "sales-ledger", expires_in=dt.timedelta(days=2), state=InvitationState.PENDING
+    )
 
 
 def test_a_pushed_branch_becomes_a_queued_run(
@@ -164,10 +142,12 @@ def test_a_wrong_token_is_refused(base_url: str, tmp_path: Path) -> None:
 
 
 def test_an_expired_or_revoked_invitation_is_refused(
-    base_url: str, store_factory: sessionmaker[Session], tmp_path: Path
+    base_url: str, server: LiveServer, tmp_path: Path
 ) -> None:
-    expired = _invite(store_factory, None, expires_in=-dt.timedelta(hours=1), state="pending")
-    revoked = _invite(store_factory, None, expires_in=dt.timedelta(days=1), state="revoked")
+    expired = _invite(
+        server, None, expires_in=-dt.timedelta(hours=1), state=InvitationState.PENDING
+    )
+    revoked = _invite(server, None, expires_in=dt.timedelta(days=1), state=InvitationState.REVOKED)
     for invited, words in ((expired, "expired"), (revoked, "withdrew")):
         done = _git(
             "ls-remote", f"{base_url}/i/{invited.token}/repo.git", cwd=tmp_path, check=False
@@ -178,9 +158,9 @@ def test_an_expired_or_revoked_invitation_is_refused(
 
 
 def test_a_push_the_intake_refuses_fails_and_leaves_the_remote_unchanged(
-    base_url: str, store_factory: sessionmaker[Session], tmp_path: Path
+    base_url: str, store_factory: sessionmaker[Session], server: LiveServer, tmp_path: Path
 ) -> None:
-    invited = _invite(store_factory, None, expires_in=dt.timedelta(days=1), state="pending")
+    invited = _invite(server, None, expires_in=dt.timedelta(days=1), state=InvitationState.PENDING)
     remote = f"{base_url}/i/{invited.token}/repo.git"
     work = tmp_path / "work"
     _git("init", "--quiet", "--initial-branch=main", str(work), cwd=tmp_path)
