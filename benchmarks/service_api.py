@@ -137,15 +137,6 @@ def stolen_share(before: list[int], after: list[int]) -> float:
 WRK_NICE = -10
 
 
-def _raise_priority() -> bool:
-    """Whether this process may run wrk ahead of the server (it takes root)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0))
-        return os.geteuid() == 0
-    except OSError:
-        return False
-
-
 def _before_wrk() -> None:
     # The load generator shares the two cores with the server it measures. At the same
     # priority its threads wait behind the server's busy processes for a core, and that wait
@@ -281,7 +272,7 @@ def main() -> int:
     print(
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {RUNS} runs in the "
         f"store; {args.clients} connections (wrk, "
-        f"{f'nice {WRK_NICE}' if _raise_priority() else 'same priority as the server: not root'}"
+        f"{f'nice {WRK_NICE}' if os.geteuid() == 0 else 'same priority as the server: not root'}"
         f"); {args.api_processes} API processes"
     )
     env = {"PROOFWORK_BLOBS": "database", "PROOFWORK_INSTALL": "false"}

@@ -57,7 +57,8 @@ def keyset(
 
 @functools.lru_cache(maxsize=256)
 def _of_one_entity(statement: Select[*tuple[Any, ...]]) -> bool:
-    # Keyed on the statement object: `keyset` statements are built once.
+    # Keyed on the statement object: a statement built once (the runs listing's) is looked
+    # at once; one `page` builds per call only misses, and the cache stays bounded.
     return len(statement.column_descriptions) == 1
 
 
