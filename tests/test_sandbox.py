@@ -15,7 +15,7 @@ from sandboxing import LoopbackListener, sandbox_processes
 from proofwork.sandbox import BwrapSandbox, Limits, Mount, UnsafeSandbox
 from proofwork.sandbox.base import MiB
 from proofwork.sandbox.cgroups import Group
-from proofwork.sandbox.process import SandboxProcess, read_capped
+from proofwork.sandbox.process import SandboxProcess, read_capped, state
 
 PY = "/usr/bin/python3.11"
 Factory = Callable[..., BwrapSandbox]
@@ -329,3 +329,36 @@ def test_closing_a_sandbox_sweeps_groups_a_crashed_harness_left(sandbox_factory:
     assert all(folder.exists() for folder in folders)
     sandbox.close()
     assert not any(folder.exists() for folder in folders)
+
+
+TICKING = """
+import os, sys, time
+if os.fork() == 0:  # a child of its own: pausing the command must stop it too
+    while True:
+        print('child', time.monotonic(), flush=True)
+        time.sleep(0.01)
+while True:
+    print('parent', time.monotonic(), flush=True)
+    time.sleep(0.01)
+"""
+
+
+def test_a_paused_command_runs_no_process_of_its_own_until_resumed(
+    sandbox_factory: Factory,
+) -> None:
+    sandbox = sandbox_factory({"ticking.py": TICKING})
+    other = sandbox.start(py("import time\nwhile True: time.sleep(0.01)"), limits=Limits(wall_s=30))
+    service = sandbox.start(["/bin/sh", "-c", f"{PY} ticking.py"], limits=Limits(wall_s=30))
+    assert service.own_pids  # its cgroup tells its processes from the other command's
+    assert wait_for(lambda: b"child" in service.output()[0] and b"parent" in service.output()[0])
+    assert service.pause()
+    states = {pid: state(pid) for pid in service.pids()}
+    assert len(states) >= 3 and set(states.values()) == {"T"}, states  # sh, python, its child
+    assert all(state(pid) != "T" for pid in other.pids())  # the other command runs on
+    paused = len(service.output()[0])
+    time.sleep(0.3)
+    assert len(service.output()[0]) == paused
+    service.resume()
+    assert wait_for(lambda: {b"child", b"parent"} <= set(service.output()[0][paused:].split()))
+    service.kill()
+    other.kill()

@@ -314,6 +314,7 @@ class BwrapSandbox(Sandbox):
                 cleanup=cleanup,
                 stopped=group.stopped if group else list,
                 memory_in_use=group.memory_in_use if group else (lambda: None),
+                own_pids=group is not None,
             )
         )
 

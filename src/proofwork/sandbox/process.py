@@ -57,13 +57,25 @@ def spawn(
     ).result()
 
 
-def parent(pid: int) -> int:
-    """A process's parent pid, or 0 when it is gone."""
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state, ppid …); [] when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
+        return []
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def parent(pid: int) -> int:
+    """A process's parent pid, or 0 when it is gone."""
+    fields = _stat(pid)
+    return int(fields[1]) if fields else 0
+
+
+def state(pid: int) -> str:
+    """A process's state letter (R, S, T for stopped …), or "" when it is gone."""
+    fields = _stat(pid)
+    return fields[0] if fields else ""
 
 
 def comm(pid: int) -> str:
@@ -97,9 +109,13 @@ class SandboxProcess:
         cleanup: Callable[[], None] = lambda: None,
         stopped: Callable[[], list[str]] = list,
         memory_in_use: Callable[[], int | None] = lambda: None,
+        own_pids: bool = True,
     ) -> None:
         self.execution = execution
         self._pids = pids
+        # Whether `pids` lists this command's processes only (a cgroup, a process group), not
+        # every process of the sandbox's uid: what pausing one of two commands needs.
+        self.own_pids = own_pids
         self._cleanup = cleanup
         self._stopped = stopped
         self.memory_in_use = memory_in_use  # the group's anonymous memory now, if known
@@ -146,6 +162,25 @@ class SandboxProcess:
             finally:
                 self._cleanup()
         return self._result
+
+    def pause(self, timeout_s: float = 2.0) -> bool:
+        """SIGSTOP every process of the command, again for any forked meanwhile, until all
+        are stopped; whether that held within `timeout_s`. A stopped process can neither run
+        nor catch the signal: it uses no CPU and sends nothing until `resume`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            running = [pid for pid in self.pids() if state(pid) not in ("T", "t", "Z", "X", "")]
+            if not running:
+                return True
+            for pid in running:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.001)
+        return False
+
+    def resume(self) -> None:
+        """SIGCONT every process of the command (after `pause`)."""
+        self.signal(signal.SIGCONT)
 
     def stop(self, grace_s: float, spare: int | None = None) -> tuple[ExecResult, bool]:
         """SIGTERM (all but `spare`), SIGKILL after `grace_s`; the result, and whether the
