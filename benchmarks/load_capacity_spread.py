@@ -3,11 +3,12 @@
 The issue's target: graded five times, the orders-api reference's `load.relative_capacity`
 varies by less than ±10%. Each grade here is a real one (intake, sandbox, the pack's runtime)
 with the load probe alone (every probe with `--all-probes`, which also requires the signal
-levels to stay the same); the reference figure it divides by is the median of three runs of
-the reference measured by the first grade, its own run among them, as a real grade does when
-none is kept (the figure kept before is set aside first, so the reference is measured under the
-same conditions as the grades; `--reuse-kept` keeps it). Prints every grade's figures and the
-largest deviation from their mean.
+levels to stay the same). Each grade measures the submission and the reference in turns
+(harness/interleave.py) and divides their throughputs; the reference's kept figure (the median
+of three runs, measured by the first grade as a real grade does when none is kept: the figure
+kept before is set aside first, `--reuse-kept` keeps it) says at which concurrency the
+reference is loaded, and is what a grade divides by when the turns could not be measured.
+Prints every grade's figures, each round's ratio, and the largest deviation from their mean.
 
     .venv/bin/python benchmarks/load_capacity_spread.py [--grades 5] [--steps] [--all-probes]
         [--reuse-kept]
@@ -29,6 +30,17 @@ from proofwork.probes import capacity
 from proofwork.probes.load import read_plan
 
 TARGET_DEVIATION = 0.10
+
+
+def round_ratios(table: str) -> list[float]:
+    """Each round's submission/reference throughput, from the probe's turns table."""
+    figures: dict[str, list[float]] = {"submission": [], "reference": []}
+    for line in table.splitlines():
+        fields = line.split()
+        if fields and fields[0] in figures:
+            figures[fields[0]].append(float(fields[2]))
+    pairs = zip(figures["submission"], figures["reference"], strict=False)
+    return [round(ours / theirs, 3) for ours, theirs in pairs if theirs]
 
 
 def main() -> int:
@@ -80,16 +92,19 @@ def main() -> int:
             f"(reference {metrics['load.reference_capacity_rps']:.0f}, "
             f"{'kept' if metrics['load.reference_cached'] else 'measured now'}), "
             f"reference runs {getattr(capacity.read_cached(kept), 'runs', None)}, "
+            f"basis {metrics.get('load.relative_capacity_basis')}, "
             f"load average {os.getloadavg()[0]:.1f}, "
             f"{time.monotonic() - started:.0f} s",
             flush=True,
         )
+        load = next(e for e in report.evidence if e.probe == "load")
+        print(f"  rounds: {round_ratios(load.artifacts.get('load.turns.txt', ''))}", flush=True)
         levels.append({s["name"]: s.get("level") for s in report.signals})
         if args.all_probes:
             print(f"  signal levels: {levels[-1]}", flush=True)
         if args.steps:
-            load = next(e for e in report.evidence if e.probe == "load")
             print(load.artifacts.get("load.steps.txt", ""), flush=True)
+            print(load.artifacts.get("load.turns.txt", ""), flush=True)
             series = json.loads(load.artifacts.get("load.steps.json", "{}")).get("steps", [])
             bursts = [(s.get("burst_ms"), s.get("harness_burst_ms")) for s in series]
             print(f"  burst ms per step: {bursts}", flush=True)

@@ -18,6 +18,7 @@ from proofwork.challenges import Pack, discover
 from proofwork.challenges.pack import load_pack
 from proofwork.config import Settings
 from proofwork.evidence import Evidence, Report, Status, SubmissionInfo
+from proofwork.harness.job import COMPANION_PORT
 from proofwork.harness.load import LoadPlan, summarize
 from proofwork.probes import capacity as capacity_module
 from proofwork.probes.base import Budget, ProbeContext
@@ -85,7 +86,19 @@ def test_metrics_set_capacity_against_the_reference() -> None:
     assert found["load.knee_concurrency"] == 2
     assert found["load.relative_capacity"] == pytest.approx(0.375)  # median(100, 50) / 200
     assert found["load.reference_cached"] is True
+    assert found["load.relative_capacity_basis"] == "kept figure"
     assert metrics(summary, None)["load.relative_capacity"] is None
+
+
+def test_a_measurement_in_turns_sets_the_relative_capacity_when_it_has_a_ratio() -> None:
+    summary = summarize([row(1, 20, rps=50), row(2, 40, rps=100)], 250, 0.01)
+    found = metrics(summary, capacity(200.0), {"ratio": 0.9, "slices": []})
+    assert found["load.relative_capacity"] == 0.9
+    assert found["load.relative_capacity_basis"] == "in turns"
+    assert found["load.reference_capacity_rps"] == 200.0  # the kept figure is still shown
+    dropped = metrics(summary, capacity(200.0), {"ratio": None, "tampered": True, "slices": []})
+    assert dropped["load.relative_capacity"] == pytest.approx(0.375)
+    assert dropped["load.relative_capacity_basis"] == "kept figure"
 
 
 def test_a_service_too_slow_for_one_user_is_a_finding() -> None:
@@ -197,31 +210,24 @@ def test_a_low_share_of_the_reference_capacity_is_a_finding() -> None:
     assert STEPS_ARTIFACT in evidence.artifacts and "load.steps.txt" in evidence.artifacts
 
 
-def test_the_reference_figure_is_the_median_of_three_runs_a_grade_of_it_being_one(
+def test_the_reference_figure_is_the_median_of_three_runs(
     pack: Pack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(capacity_module, "reference_context", lambda ctx, pack: ctx)
     options, _ = read_plan(pack)
-    own = {"plan": {"slo_p95_ms": 250, "max_error_rate": 0.01}, "steps": [row(1, 5, rps=640)]}
-    figures = iter([700, 600, 900, 500, 800])
+    plan = {"slo_p95_ms": 250, "max_error_rate": 0.01}
+    figures = iter([700, 600, 900])
 
     def measure(*args: object) -> dict[str, Any]:
-        return {**own, "steps": [row(1, 5, rps=next(figures))]}
+        return {"plan": plan, "steps": [row(1, 5, rps=next(figures))]}
 
-    def context(sha: str) -> Any:
-        return type("Context", (), {"settings": type("S", (), {"home": tmp_path / sha})(),
-                                    "submission_sha256": sha, "outdir": tmp_path})()  # fmt: skip
-
-    reference_sha = intake.submission_sha256(pack.path("reference"))
-    found = reference_capacity(context(reference_sha), pack, options, measure, own=own)
-    # Its own run (640) and two more (700, 600): the median.
-    assert found is not None and found.capacity_rps == 640 and found.runs == [640, 700, 600]
-    kept = read_cached(cache_path(tmp_path / reference_sha, pack, options))
-    assert kept is not None and kept.capacity_rps == 640 and kept.runs == [640, 700, 600]
+    context = type("Context", (), {"settings": type("S", (), {"home": tmp_path})(),
+                                   "outdir": tmp_path})()  # fmt: skip
+    found = reference_capacity(context, pack, options, measure)  # type: ignore[arg-type]
+    assert found is not None and found.capacity_rps == 700 and found.runs == [700, 600, 900]
+    kept = read_cached(cache_path(tmp_path, pack, options))
+    assert kept is not None and kept.capacity_rps == 700 and kept.runs == [700, 600, 900]
     assert "the median of 3 runs" in kept.describe()
-    # Any other submission's run says nothing about the reference: three runs of it.
-    other = reference_capacity(context("0" * 64), pack, options, measure, own=own)
-    assert other is not None and other.capacity_rps == 800 and other.runs == [900, 500, 800]
 
 
 def test_a_reference_run_without_a_figure_is_left_out() -> None:
@@ -242,7 +248,7 @@ def quick_pack(pack: Pack) -> Iterator[Pack]:
     for was, now in [
         ("step_duration_s = 5", "step_duration_s = 2"),
         ("warmup_s = 1", "warmup_s = 0.5"),
-        ("max_concurrency = 64", "max_concurrency = 32"),
+        ("max_concurrency = 64", "max_concurrency = 32\ncompare_rounds = 4"),
         ("products = 500", "products = 100"),
     ]:
         assert was in text, f"orders-api's load.toml no longer says {was!r}"
@@ -261,6 +267,37 @@ def level_threshold(pack: Pack, signal: str, level: int, metric: str) -> float:
     return condition.value
 
 
+def load_lock_shop(
+    quick_pack: Pack,
+    settings: Settings,
+    sandbox_factory: Callable[..., BwrapSandbox],
+    start: str,
+) -> Evidence:
+    """The load probe's evidence on tests/fixtures/lock_shop started with `start`."""
+    sandbox = sandbox_factory()
+    shutil.copytree(LOCK_SHOP, sandbox.workspace, dirs_exist_ok=True)
+    (sandbox.workspace / "proofwork.toml").write_text(f'[service]\nstart = "{start}"\n')
+    outdir = sandbox.workspace.parent / "out"
+    outdir.mkdir()
+    deps = quick_pack.spec.runtime.dependencies
+    ctx = ProbeContext(
+        sandbox.workspace,
+        sandbox,
+        runtime.environment(settings, sandbox.workspace, extra=deps),
+        settings,
+        Budget(600),
+        outdir,
+        challenge=quick_pack,
+        submission_sha256=intake.submission_sha256(sandbox.workspace),
+    )
+    evidence = LoadProbe().run(ctx)
+    assert evidence.status == Status.OK, evidence.error
+    return evidence
+
+
+SERVE = "python -m uvicorn app:app --host 127.0.0.1 --port $PORT --log-level warning"
+
+
 @pytest.mark.slow
 def test_a_global_lock_across_the_upstream_call_costs_level_3_capacity(
     pack: Pack,
@@ -268,36 +305,36 @@ def test_a_global_lock_across_the_upstream_call_costs_level_3_capacity(
     settings: Settings,
     sandbox_factory: Callable[..., BwrapSandbox],
 ) -> None:
-    """The same correct service, with and without one lock held across Paystream's answer."""
+    """The same correct service, with and without one lock held across Paystream's answer,
+    each measured in turns with the reference."""
     declared = read_plan(pack)[1].upstream_latency
     assert declared is not None and read_plan(quick_pack)[1].upstream_latency == declared
 
     def relative_capacity(start: str) -> float:
-        sandbox = sandbox_factory()
-        shutil.copytree(LOCK_SHOP, sandbox.workspace, dirs_exist_ok=True)
-        (sandbox.workspace / "proofwork.toml").write_text(f'[service]\nstart = "{start}"\n')
-        outdir = sandbox.workspace.parent / "out"
-        outdir.mkdir()
-        deps = quick_pack.spec.runtime.dependencies
-        ctx = ProbeContext(
-            sandbox.workspace,
-            sandbox,
-            runtime.environment(settings, sandbox.workspace, extra=deps),
-            settings,
-            Budget(600),
-            outdir,
-            challenge=quick_pack,
-            submission_sha256=intake.submission_sha256(sandbox.workspace),
-        )
-        evidence = LoadProbe().run(ctx)
-        assert evidence.status == Status.OK, evidence.error
+        evidence = load_lock_shop(quick_pack, settings, sandbox_factory, start)
         assert evidence.metrics["load.error_rate_max"] == 0.0
+        assert evidence.metrics["load.relative_capacity_basis"] == "in turns"
+        turns = evidence.artifacts["load.turns.txt"]
+        assert turns.count("reference") == turns.count("submission") == 4, turns
         relative = evidence.metrics["load.relative_capacity"]
         assert isinstance(relative, float)
         return relative
 
-    serve = "python -m uvicorn app:app --host 127.0.0.1 --port $PORT --log-level warning"
-    locked = relative_capacity(f"exec env LOCK=global {serve}")
-    unlocked = relative_capacity(f"exec {serve}")
+    locked = relative_capacity(f"exec env LOCK=global {SERVE}")
+    unlocked = relative_capacity(f"exec {SERVE}")
     threshold = level_threshold(quick_pack, "production_readiness", 3, "load.relative_capacity")
     assert locked < threshold < unlocked, (locked, threshold, unlocked)
+
+
+@pytest.mark.slow
+def test_a_service_that_disturbs_the_reference_in_its_turn_is_caught(
+    quick_pack: Pack, settings: Settings, sandbox_factory: Callable[..., BwrapSandbox]
+) -> None:
+    """Requests from the submission's sandbox to the reference's port drop the comparison in
+    turns: the figure divides by the kept reference figure, and says so."""
+    evidence = load_lock_shop(
+        quick_pack, settings, sandbox_factory, f"exec env DISTURB={COMPANION_PORT} {SERVE}"
+    )
+    assert evidence.metrics["load.relative_capacity_basis"] == "kept figure"
+    assert "load.reference_disturbed" in [f.rule for f in evidence.findings]
+    assert "connected to the reference's port" in evidence.artifacts["load.turns.txt"]

@@ -20,10 +20,7 @@ from typing import Any
 from proofwork.harness.batch import BatchControl
 from proofwork.harness.job import PROVIDER_PORT, Job
 from proofwork.harness.provider import Provider
-from proofwork.harness.service import ServiceControl, log_metrics
-from proofwork.sandbox import open_sandbox
-from proofwork.sandbox.bwrap import BwrapSandbox
-from proofwork.sandbox.unsafe import UnsafeSandbox
+from proofwork.harness.service import ServiceControl, log_metrics, sandbox_for
 
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -40,13 +37,6 @@ def pin(cpus: str | None) -> None:
     """Keep the harness off the service's core when the job says which cores are whose."""
     if cpus:
         os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
-
-
-def sandbox_for(job: Job) -> BwrapSandbox | UnsafeSandbox:
-    """Join the run's sandbox (its uid is already leased by the grader)."""
-    if job.backend == "bwrap":
-        return BwrapSandbox(Path(job.workspace), Path(job.state_dir), uid=job.uid)
-    return open_sandbox(job.backend, Path(job.workspace), Path(job.state_dir))
 
 
 # Each kind of harness job is a module with `run(job, service, provider) -> results`.

@@ -8,13 +8,14 @@ namespace, drives it, and writes results back as JSON. Nothing of the host netwo
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from proofwork.sandbox.base import Limits, Mount
 
 SERVICE_PORT = 8000
+COMPANION_PORT = 8001  # the reference's service, when a load job compares it interleaved
 PROVIDER_PORT = 9100
 DATA = "/data"
 
@@ -25,6 +26,18 @@ class ServiceSpec:
     health_path: str = "/healthz"
     startup_timeout_s: float = 30.0
     shutdown_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Companion:
+    """The pack's reference service, run beside the submission's in the same job so a load
+    job can measure both in alternating slices (the same moments of the same machine)."""
+
+    workspace: str
+    start: str
+    env: dict[str, str]
+    mounts: list[tuple[str, str, bool]]
+    concurrency: int  # where the reference's throughput peaks (from its kept figure)
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Job:
     # What the submission is: "service" (its start command is service.start) or "job" (a batch
     # command, service.start being its run command, run by harness/batch.py).
     target: str = "service"
+    companion: Companion | None = None
 
     def write(self, path: Path) -> None:
         """Save for the harness process."""
@@ -59,7 +73,22 @@ class Job:
         data = json.loads(path.read_text())
         data["service"] = ServiceSpec(**data["service"])
         data["mounts"] = [tuple(m) for m in data["mounts"]]
+        if data.get("companion"):
+            companion = data["companion"]
+            companion["mounts"] = [tuple(m) for m in companion["mounts"]]
+            data["companion"] = Companion(**companion)
         return cls(**data)
+
+    def for_companion(self) -> Job:
+        """This job as the companion's service sees it: its workspace, command, environment
+        and mounts (same uid, limits and cores)."""
+        if self.companion is None:
+            raise ValueError("the job has no companion service")
+        c = self.companion
+        service = replace(self.service, start=c.start)
+        return replace(
+            self, workspace=c.workspace, service=service, env=c.env, mounts=c.mounts, companion=None
+        )
 
     def sandbox_mounts(self) -> tuple[Mount, ...]:
         """Mounts for the service: the runtime (read-only) and DATA_DIR (writable)."""

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofwork.harness.job import Job
+from proofwork.harness.interleave import (
+    ROUNDS,
+    SLICE_S,
+    SLICE_WARMUP_S,
+    compare,
+)
+from proofwork.harness.job import COMPANION_PORT, Job
 from proofwork.harness.loadgen import (
     Generator,
     Mix,
@@ -34,7 +40,7 @@ from proofwork.harness.loadgen import (
     problem_with,
 )
 from proofwork.harness.provider import Latency, Provider
-from proofwork.harness.service import ServiceControl, ServiceError
+from proofwork.harness.service import ServiceControl, ServiceError, sandbox_for
 from proofwork.harness.speed import (
     CLOCK_TICKS,
     SpeedWatch,
@@ -84,6 +90,10 @@ class LoadPlan:
     # Below this share of the reference's capacity on the same machine, the probe says so.
     min_relative_capacity: float = 0.5
     seed: int = 20240601
+    # The reference and the submission measured in turns after the ramp (harness/interleave):
+    # how many rounds of one slice each, and how long a slice measures (0 rounds: not at all).
+    compare_rounds: int = ROUNDS
+    compare_slice_s: float = SLICE_S
 
     @property
     def concurrencies(self) -> list[int]:
@@ -113,6 +123,7 @@ _PLAN_NUMBERS = (
     "stop_p95_factor",
     "stop_error_rate",
     "min_relative_capacity",
+    "compare_slice_s",
 )
 _PLAN_KEYS = {
     *_PLAN_NUMBERS,
@@ -122,6 +133,7 @@ _PLAN_KEYS = {
     "request",
     "budget_s",
     "upstream_latency",
+    "compare_rounds",
 }
 _LATENCY_KEYS = {"median_ms", "p99_ms"}
 
@@ -140,12 +152,15 @@ def _plan(options: dict[str, Any]) -> LoadPlan:
         requests=requests,
         setup=SetupSpec(**options.get("setup", {})),
         max_concurrency=int(options.get("max_concurrency", 64)),
+        compare_rounds=int(options.get("compare_rounds", ROUNDS)),
         seed=int(options.get("seed", LoadPlan.seed)),
         upstream_latency=_latency(options.get("upstream_latency")),
         **numbers,
     )
     if not 1 <= plan.max_concurrency <= 1024 or plan.step_duration_s <= 0:
         raise ValueError("max_concurrency must be 1-1024 and step_duration_s above zero")
+    if not 0 <= plan.compare_rounds <= 100 or plan.compare_slice_s <= 0:
+        raise ValueError("compare_rounds must be 0-100 and compare_slice_s above zero")
     return plan
 
 
@@ -435,6 +450,18 @@ def _shares(watches: Watches, before: list[CpuSample | None]) -> tuple[float, fl
     return shares[0], shares[1]
 
 
+def generator_for(plan: LoadPlan, port: int, skus: list[str]) -> Generator:
+    """The plan's traffic mix for the service on `port`."""
+    mix = build_mix(plan, port, skus)
+    return Generator(
+        port,
+        mix,
+        timeout_s=plan.request_timeout_s,
+        think_s=plan.think_time_ms / 1000,
+        seed=plan.seed,
+    )
+
+
 async def drive(
     plan: LoadPlan,
     port: int,
@@ -444,14 +471,7 @@ async def drive(
     speeds: tuple[SpeedWatch | None, SpeedWatch | None] = (None, None),
 ) -> dict[str, Any]:
     """Step concurrency up until the cap, a step past the knee, or the deadline."""
-    mix = build_mix(plan, port, skus)
-    generator = Generator(
-        port,
-        mix,
-        timeout_s=plan.request_timeout_s,
-        think_s=plan.think_time_ms / 1000,
-        seed=plan.seed,
-    )
+    generator = generator_for(plan, port, skus)
     steps: list[Step] = []
     stopped = "reached the concurrency cap"
     step_cost = plan.warmup_s + plan.step_duration_s + plan.request_timeout_s
@@ -475,6 +495,41 @@ async def drive(
     return {"steps": [s.to_json() for s in steps], "stopped": stopped}
 
 
+def in_turns(
+    job: Job,
+    service: ServiceControl,
+    provider: Provider,
+    plan: LoadPlan,
+    deadline: float,
+) -> dict[str, Any]:
+    """The submission against its companion, the reference, in alternating slices, both at
+    the concurrency where the reference's throughput peaks (harness/interleave)."""
+    if job.companion is None:
+        return {"error": "no reference to compare with"}
+    # Start-up and data for the reference, then every slice with its warm-up and stragglers.
+    needed = 15 + 2 * plan.compare_rounds * (SLICE_WARMUP_S + plan.compare_slice_s + 0.5)
+    if time.monotonic() + needed > deadline:
+        return {"error": "time budget: no room left to measure the reference in turns"}
+    if not service.pausable:
+        return {"error": "this host cannot tell the service's processes apart to pause them"}
+    companion_job = job.for_companion()
+    companion = ServiceControl(sandbox_for(companion_job), companion_job, port=COMPANION_PORT)
+    skus = product_skus(plan.setup)
+
+    def prepare() -> dict[str, Any]:
+        companion.start(provider.url)
+        return asyncio.run(create_data(plan, COMPANION_PORT))
+
+    concurrency = job.companion.concurrency
+    turns = (
+        (generator_for(plan, service.port, skus), concurrency),
+        (generator_for(plan, COMPANION_PORT, skus), concurrency),
+    )
+    return compare(
+        job, service, companion, prepare, turns, plan.compare_rounds, plan.compare_slice_s
+    )
+
+
 def plan_view(plan: LoadPlan) -> dict[str, Any]:
     """What the run was asked to do, for the report."""
     return {
@@ -487,6 +542,8 @@ def plan_view(plan: LoadPlan) -> dict[str, Any]:
         "upstream_latency": plan.upstream_latency.__dict__ if plan.upstream_latency else None,
         "requests": {r.name: r.weight for r in plan.requests},
         "setup": plan.setup.__dict__,
+        "compare_rounds": plan.compare_rounds,
+        "compare_slice_s": plan.compare_slice_s,
     }
 
 
@@ -519,6 +576,8 @@ def run(job: Job, service: ServiceControl, provider: Provider) -> dict[str, Any]
             if speed is not None:
                 speed.close()
     results["summary"] = summarize(results["steps"], plan.slo_p95_ms, plan.max_error_rate)
+    if job.companion is not None and plan.compare_rounds:
+        results["compare"] = in_turns(job, service, provider, plan, deadline)
     clean, seconds = service.stop()
     results["service"].update({"sigterm_clean": clean, "sigterm_s": round(seconds, 3)})
     return results

@@ -8,9 +8,12 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from proofwork.harness.job import DATA, SERVICE_PORT, Job
+from proofwork.sandbox import open_sandbox
 from proofwork.sandbox.base import ExecResult, Sandbox
+from proofwork.sandbox.bwrap import BwrapSandbox
 from proofwork.sandbox.process import SandboxProcess, comm, parent
 
 SHELLS = ("sh", "dash", "bash")
@@ -23,6 +26,14 @@ REQUEST_ID_KEYS = (
     "x-request-id",
 )
 KEY_VALUE = re.compile(r"(?:^|\s)[A-Za-z_][\w.-]*=(?:\"[^\"]*\"|\S+)")
+
+
+def sandbox_for(job: Job) -> Sandbox:
+    """Join the run's sandbox over the job's workspace (its uid is already leased by the
+    grader)."""
+    if job.backend == "bwrap":
+        return BwrapSandbox(Path(job.workspace), Path(job.state_dir), uid=job.uid)
+    return open_sandbox(job.backend, Path(job.workspace), Path(job.state_dir))
 
 
 class ServiceError(Exception):
@@ -123,14 +134,32 @@ class ServiceControl:
         self.start(self._payments_url)
 
     def _take(self) -> Incarnation:
-        if self._current is None:
-            raise ServiceError("the service is not running")
-        current, self._current = self._current, None
+        current, self._current = self._running(), None
         return current
 
     def _end(self, run: Incarnation, result: ExecResult) -> None:
         run.stdout, run.stderr = result.stdout, result.stderr
         self.incarnations.append(run)
+
+    @property
+    def pausable(self) -> bool:
+        """Whether the service can be paused on its own: its processes are told apart from
+        any other command of the same sandbox uid."""
+        return self._current is not None and self._current.process.own_pids
+
+    def pause(self) -> bool:
+        """Stop every process of the service where it stands (SIGSTOP): it uses no CPU and
+        sends nothing until `resume`; whether every one of them stopped."""
+        return self.pausable and self._running().process.pause()
+
+    def resume(self) -> None:
+        """Let the paused service run on."""
+        self._running().process.resume()
+
+    def _running(self) -> Incarnation:
+        if self._current is None:
+            raise ServiceError("the service is not running")
+        return self._current
 
     def close(self) -> None:
         """Stop whatever still runs (used when the harness ends early)."""

@@ -208,20 +208,18 @@ def reference_capacity(
     pack: Pack,
     options: dict[str, Any],
     run: Measure,
-    own: dict[str, Any] | None = None,
+    reference: Callable[[], ProbeContext] | None = None,
 ) -> Capacity | None:
     """The reference's figure for this machine: kept from before, or the median of
-    `REFERENCE_RUNS` runs now, then kept. `own` is the graded submission's load results: when
-    the submission is the reference itself, they are one of those runs (a first grade of the
-    reference, or `challenge verify`, saves a load run)."""
+    `REFERENCE_RUNS` runs now (in `reference`'s context, made here when not given), then
+    kept."""
     path = cache_path(ctx.settings.home, pack, options)
     cached = read_cached(path)
     if cached is not None:
         return cached
-    reference = repeatable_reference(ctx, pack)
-    first = from_results(own) if own and is_reference(ctx, pack) else None
+    fresh = reference or repeatable_reference(ctx, pack)
     runs = reference_runs(
-        first, lambda: from_results(run(reference(), options, Evidence("load.reference")))
+        None, lambda: from_results(run(fresh(), options, Evidence("load.reference")))
     )
     if not runs:
         return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity, Status
-from proofwork.harness.job import DATA, Job, ServiceSpec
+from proofwork.harness.job import DATA, Companion, Job, ServiceSpec
 from proofwork.probes.base import ProbeContext
 from proofwork.sandbox.base import MiB
 from proofwork.sandbox.bwrap import BwrapSandbox
@@ -76,12 +76,13 @@ def build_job(
     checks_dir: str = "",
     options: dict[str, Any] | None = None,
     run_timeout_s: float | None = None,
+    companion: Companion | None = None,
 ) -> Job:
-    """The job for one harness run against the submission's service, written to outdir."""
+    """The job for one harness run against the submission's service, written to outdir
+    (with `companion`, the reference's service to run beside it)."""
     pack: Pack = ctx.challenge
     start = start_command(ctx.workspace, pack.spec.kind)
-    data = ctx.outdir / "data"
-    data.mkdir(exist_ok=True)
+    data, mounts = service_mounts(ctx)
     spec = pack.spec.service
     sandbox = ctx.sandbox
     cpus = cpu_split()
@@ -90,7 +91,6 @@ def build_job(
         memory = pack.spec.job.memory_mib * MiB
         each = run_timeout_s or pack.spec.job.run_timeout_s
         limits = ctx.limits(each, cpuset=limits.cpuset, memory_bytes=memory)
-    mounts = [(str(m.source), m.target, m.writable) for m in ctx.environment.mounts]
     job = Job(
         kind=kind,
         backend=sandbox.name,
@@ -106,16 +106,40 @@ def build_job(
             shutdown_timeout_s=spec.shutdown_timeout_s,
         ),
         env=ctx.environment.env,
-        mounts=[*mounts, (str(data), DATA, True)],
+        mounts=mounts,
         limits=asdict(limits),
         checks_dir=checks_dir,
         deadline_s=deadline_s,
         cpus=cpus,
         options=options or {},
         target=pack.spec.kind,
+        companion=companion,
     )
     job.write(ctx.outdir / f"{kind}-job.json")
     return job
+
+
+def service_mounts(ctx: ProbeContext) -> tuple[Path, list[tuple[str, str, bool]]]:
+    """The folder the service keeps its data in (made if missing), and what its sandbox
+    mounts: the runtime's mounts, and that folder as DATA_DIR."""
+    data = ctx.outdir / "data"
+    data.mkdir(exist_ok=True)
+    mounts = [(str(m.source), m.target, m.writable) for m in ctx.environment.mounts]
+    return data, [*mounts, (str(data), DATA, True)]
+
+
+def reference_companion(ctx: ProbeContext, concurrency: int) -> Companion:
+    """The reference's service (`ctx` is its context) as a load job's companion, loaded at
+    `concurrency` when its turn comes."""
+    pack: Pack = ctx.challenge
+    _, mounts = service_mounts(ctx)
+    return Companion(
+        workspace=str(ctx.workspace),
+        start=start_command(ctx.workspace, pack.spec.kind),
+        env=ctx.environment.env,
+        mounts=mounts,
+        concurrency=concurrency,
+    )
 
 
 def run_in_harness(ctx: ProbeContext, job: Job, evidence: Evidence) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
 """The `load` probe: the pack's traffic mix at rising concurrency, measured by trusted harness
-code from outside the candidate's processes, and set against the pack's reference solution
-measured on the same machine (`load.relative_capacity`), so a figure does not depend on which
-machine graded it."""
+code from outside the candidate's processes, and set against the pack's reference solution on
+the same machine (`load.relative_capacity`), so a figure does not depend on which machine
+graded it: the two services measured in turns in the same job (harness/interleave), or, when
+that cannot be done, the reference's figure kept from earlier runs of it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ from typing import Any
 
 from proofwork.challenges import Pack
 from proofwork.evidence import Evidence, Finding, MetricValue, Severity
+from proofwork.harness.interleave import best_concurrency
+from proofwork.harness.job import Companion
 from proofwork.harness.load import LoadPlan, PlanError, summarize
 from proofwork.harness.speed import BURST_KEYS, fastest_bursts
 from proofwork.probes.base import ProbeContext
-from proofwork.probes.capacity import Capacity, reference_capacity
-from proofwork.probes.harnessed import SubmissionConfigError, build_job, run_in_harness
+from proofwork.probes.capacity import Capacity, reference_capacity, repeatable_reference
+from proofwork.probes.harnessed import (
+    SubmissionConfigError,
+    build_job,
+    reference_companion,
+    run_in_harness,
+    start_command,
+)
 
 PLAN_FILE = "load.toml"
 DEFAULT_BUDGET_S = 90.0
@@ -32,11 +41,17 @@ def read_plan(pack: Pack) -> tuple[dict[str, Any], LoadPlan]:
 
 
 def run_load(
-    ctx: ProbeContext, options: dict[str, Any], evidence: Evidence
+    ctx: ProbeContext,
+    options: dict[str, Any],
+    evidence: Evidence,
+    companion: Companion | None = None,
 ) -> dict[str, Any] | None:
-    """One load job against the workspace of `ctx`; its results, or None (evidence says why)."""
+    """One load job against the workspace of `ctx` (and, with `companion`, the reference
+    measured in turns with it); its results, or None (evidence says why)."""
     budget = float(options.get("budget_s", DEFAULT_BUDGET_S))
-    job = build_job(ctx, "load", deadline_s=ctx.budget.share(budget), options=options)
+    job = build_job(
+        ctx, "load", deadline_s=ctx.budget.share(budget), options=options, companion=companion
+    )
     return run_in_harness(ctx, job, evidence)
 
 
@@ -113,15 +128,22 @@ class LoadProbe:
         evidence = Evidence(self.name)
         options, plan = read_plan(pack)
         try:
-            results = run_load(ctx, options, evidence)
+            start_command(ctx.workspace, pack.spec.kind)
         except SubmissionConfigError as exc:
             return self._no_service(evidence, str(exc))
+        # The reference's kept figure first (measured now when none is kept): it says at what
+        # concurrency the reference peaks, where it is loaded when measured in turns.
+        reference = repeatable_reference(ctx, pack)
+        capacity = reference_capacity(ctx, pack, options, run_load, reference)
+        beside = None
+        if capacity is not None and plan.compare_rounds:
+            beside = reference_companion(reference(), best_concurrency(capacity.steps))
+        results = run_load(ctx, options, evidence, beside)
         if results is None or "error" in results:
             return evidence
         if not results.get("service", {}).get("started"):
             reason = results.get("service", {}).get("error", "unknown reason")
             return self._no_service(evidence, f"The service did not start: {reason}")
-        capacity = reference_capacity(ctx, pack, options, run_load, own=results)
         return self._evidence(evidence, plan, results, capacity)
 
     def _no_service(self, evidence: Evidence, reason: str) -> Evidence:
@@ -140,23 +162,32 @@ class LoadProbe:
     ) -> Evidence:
         steps = results.get("steps", [])
         summary = summarize(steps, plan.slo_p95_ms, plan.max_error_rate)
-        evidence.metrics.update(metrics(summary, capacity))
+        turns = results.get("compare")
+        evidence.metrics.update(metrics(summary, capacity, turns))
         table = step_table(steps, plan.slo_p95_ms)
         evidence.add_artifact("load.steps.txt", f"{table}\n\nstopped: {results.get('stopped')}")
         evidence.add_artifact(STEPS_ARTIFACT, chart_data(results, summary, capacity))
         evidence.add_artifact("load.reference.txt", capacity.describe() if capacity else _NO_REF)
+        if turns is not None:
+            evidence.add_artifact("load.turns.txt", turns_table(turns))
+            if turns.get("tampered"):
+                evidence.findings.append(_tampered())
         evidence.findings += findings(steps, summary, plan, table, results.get("setup", {}))
         relative = evidence.metrics.get("load.relative_capacity")
         if isinstance(relative, float) and relative < plan.min_relative_capacity:
-            evidence.findings.append(_low_capacity(relative, summary, capacity, table))
+            snippet = f"{table}\n\n{turns_table(turns)}" if turns else table
+            evidence.findings.append(_low_capacity(relative, summary, capacity, turns, snippet))
         return evidence
 
 
 _NO_REF = "The reference solution could not be measured on this machine: no relative capacity."
 
 
-def metrics(summary: dict[str, Any], capacity: Capacity | None) -> dict[str, MetricValue]:
-    """The load.* metrics of the issue, and where the reference figure came from."""
+def metrics(
+    summary: dict[str, Any], capacity: Capacity | None, turns: dict[str, Any] | None = None
+) -> dict[str, MetricValue]:
+    """The load.* metrics of the issue, and where the reference figure came from: measured
+    in turns with the submission when that worked (`turns`), else the kept figure."""
     found: dict[str, MetricValue] = {
         "load.knee_concurrency": summary["knee_concurrency"],
         "load.max_throughput_rps": summary["max_throughput_rps"],
@@ -172,7 +203,37 @@ def metrics(summary: dict[str, Any], capacity: Capacity | None) -> dict[str, Met
         found["load.relative_capacity"] = round(ratio, 3)
         found["load.reference_capacity_rps"] = capacity.capacity_rps
         found["load.reference_cached"] = capacity.cached
+        found["load.relative_capacity_basis"] = "kept figure"
+    if turns is not None and isinstance(turns.get("ratio"), float):
+        found["load.relative_capacity"] = turns["ratio"]
+        found["load.relative_capacity_basis"] = "in turns"
     return found
+
+
+def turns_table(turns: dict[str, Any]) -> str:
+    """The slices of the measurement in turns, and its outcome."""
+    lines = ["service      concurrency  good rps   p95 ms  errors"]
+    for s in turns.get("slices", []):
+        lines.append(
+            f"{s['service']:<11}  {s['concurrency']:>11}  {s['throughput_rps']:>8.1f}  "
+            f"{s['p95_ms']:>7.1f}  {s['errors']:>6}"
+        )
+    if turns.get("tampered"):
+        lines.append("stopped: the service connected to the reference's port")
+    elif turns.get("error"):
+        lines.append(f"not measured in turns: {turns['error']}")
+    else:
+        lines.append(f"ratio (median of the rounds): {turns.get('ratio')}")
+    return "\n".join(lines)
+
+
+def _tampered() -> Finding:
+    message = (
+        "While the reference was measured in turns with it, the service connected to the "
+        "reference's port (only the harness talks to it): that comparison was dropped, and the "
+        "relative capacity divides by the reference's kept figure instead."
+    )
+    return Finding("load.reference_disturbed", Severity.CRITICAL, message, probe="load")
 
 
 def findings(
@@ -234,12 +295,25 @@ def _burst(step: dict[str, Any], table: str) -> Finding:
 
 
 def _low_capacity(
-    relative: float, summary: dict[str, Any], capacity: Capacity | None, table: str
+    relative: float,
+    summary: dict[str, Any],
+    capacity: Capacity | None,
+    turns: dict[str, Any] | None,
+    snippet: str,
 ) -> Finding:
-    reference = capacity.capacity_rps if capacity else 0.0
+    if turns is not None and isinstance(turns.get("ratio"), float):
+        how = (
+            "measured in alternating one-second turns with it, as many users for both as the "
+            "reference peaks at: see the turns below"
+        )
+    else:
+        reference = capacity.capacity_rps if capacity else 0.0
+        how = (
+            f"{summary['capacity_rps']:.0f} against {reference:.0f} good requests/s, each with "
+            "its core to itself"
+        )
     message = (
         f"Handles {100 * relative:.0f}% of the load the reference solution handles on the same "
-        f"machine ({summary['capacity_rps']:.0f} against {reference:.0f} good requests/s, each "
-        "with its core to itself)."
+        f"machine ({how})."
     )
-    return Finding("load.low_capacity", Severity.MEDIUM, message, snippet=table, probe="load")
+    return Finding("load.low_capacity", Severity.MEDIUM, message, snippet=snippet, probe="load")
