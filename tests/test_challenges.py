@@ -257,3 +257,20 @@ def test_verify_names_what_keeps_a_pack_from_telling_the_two_apart(team_pack: Pa
     assert "reference has input.server_error findings" in problems
     assert "starter has no durability findings" in problems
     assert "reference load.knee_concurrency = 8 is not 4x the starter's (4)" in problems
+
+
+def test_verify_names_the_thresholds_that_keep_the_reference_below_its_level(
+    team_pack: Path,
+) -> None:
+    pack = load_pack(team_pack)
+    reference = report_with({}, [])
+    unmet = ["load.relative_capacity >= 0.4 (measured 0.31)"]
+    reference.signals = [
+        {"name": name, "status": "scored", "level": 2, "next_level": unmet}
+        for name in pack.spec.signals
+    ]
+    problems = judge_reference(pack, reference)
+    assert any(
+        p.endswith("is at level 2, needs at least 3 (unmet: load.relative_capacity >= 0.4 "
+                   "(measured 0.31))") for p in problems
+    ), problems  # fmt: skip

@@ -57,10 +57,12 @@ def judge_reference(pack: Pack, report: Report) -> list[str]:
         if any(f.rule == rule for f in report.findings):
             problems.append(f"reference has {rule} findings")
     wanted = pack.spec.verify.reference_min_level
+    unmet = {s["name"]: s.get("next_level") or [] for s in report.signals}
     for name in pack.spec.signals:
         level = levels(report).get(name)
         if level is None or level < wanted:
-            problems.append(f"reference: {name} is at level {level}, needs at least {wanted}")
+            why = f" (unmet: {'; '.join(unmet.get(name, []))})" if unmet.get(name) else ""
+            problems.append(f"reference: {name} is at level {level}, needs at least {wanted}{why}")
     return problems
 
 
