@@ -140,9 +140,7 @@ def _from_secret(session: Session, secret: str) -> tuple[Principal | None, bool]
 
 
 async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session: SessionDep,
+    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session
 ) -> Principal:
     """The caller, from a bearer token or the pages' session hook; 401 otherwise."""
     principal = None
@@ -175,8 +173,15 @@ def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency: the caller, if their role may do `permission`; 403 otherwise."""
     allowed = PERMISSIONS[permission]
 
-    # A coroutine: it does no I/O, and a plain function would cost a thread switch.
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # A coroutine: a plain function would cost a thread switch. It authenticates itself
+    # rather than depending on `authenticate`: each level of dependencies FastAPI resolves
+    # costs every request as much as the role check does.
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        session: SessionDep,
+    ) -> Principal:
+        principal = await authenticate(request, credentials, session)
         if principal.role not in allowed:
             raise ApiError(403, f"a {principal.role} may not do {permission}")
         return principal
