@@ -3,9 +3,10 @@ concurrency both services get when measured in turns, harness/interleave), and w
 `load.relative_capacity` divides by when they cannot be.
 
 A throughput figure says as much about the machine as about the code. So the pack's reference
-solution is put through the same load job, in the same sandbox, on the same machine. Its figure is the median of `REFERENCE_RUNS` runs: one
-run in a slow spell of a shared host would otherwise shift every grade compared with it (a
-first grade whose own run became the kept figure read 10-20% below the grades after it).
+solution is put through the same load job, in the same sandbox, on the same machine. Its
+figure is the median of `REFERENCE_RUNS` runs: one run in a slow spell of a shared host would
+otherwise shift every grade compared with it (a first grade whose own run became the kept
+figure read 10-20% below the grades after it).
 Measuring the reference costs those runs, so its figure is kept per machine (host name, CPU
 model, core count), pack (id and version, and a hash of the reference's files), traffic plan
 (load.toml) and harness code under `settings.home / "capacity"`, and measured again only when
