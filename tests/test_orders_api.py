@@ -41,6 +41,7 @@ def test_the_pack_loads_with_every_signal_and_enough_checks(pack: Pack) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # on a fresh machine it first measures the reference three times
 def test_verify_tells_the_reference_from_the_starter() -> None:
     result = CliRunner().invoke(app, ["challenge", "verify", "orders-api"])
     assert result.exit_code == 0, result.output
