@@ -42,12 +42,11 @@ TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 
 @dataclass(frozen=True)
 class Turn:
-    """Who a slice belongs to: its service, its generator and the concurrency it runs at."""
+    """Who a slice belongs to: its service and the generator that loads it."""
 
     name: str
     service: ServiceControl
     generator: Generator
-    concurrency: int
 
 
 def best_concurrency(steps: list[dict[str, Any]]) -> int:
@@ -82,12 +81,13 @@ async def alternate(
     ours: Turn,
     theirs: Turn,
     job: Job,
+    concurrency: int,
     count: int = ROUNDS,
     slice_s: float = SLICE_S,
     warmup_s: float = SLICE_WARMUP_S,
 ) -> dict[str, Any]:
-    """`count` rounds of one slice each; both services paused before and after. The figures
-    of every slice, and why the comparison stopped early (if it did)."""
+    """`count` rounds of one slice each, both at `concurrency`; both services paused before
+    and after. The figures of every slice, and why the comparison stopped early (if it did)."""
     slices: list[dict[str, Any]] = []
     try:
         for reference_first in rounds(count):
@@ -96,7 +96,7 @@ async def alternate(
                     return {"slices": slices, "tampered": True}
                 turn.service.resume()
                 try:
-                    step = await turn.generator.step(turn.concurrency, warmup_s, slice_s)
+                    step = await turn.generator.step(concurrency, warmup_s, slice_s)
                 finally:
                     paused = turn.service.pause()
                 if not paused:
@@ -133,13 +133,14 @@ def compare(
     service: ServiceControl,
     companion: ServiceControl,
     prepare: Callable[[], dict[str, Any]],
-    turns: tuple[tuple[Generator, int], tuple[Generator, int]],
+    generators: tuple[Generator, Generator],
+    concurrency: int,
     count: int = ROUNDS,
     slice_s: float = SLICE_S,
 ) -> dict[str, Any]:
     """Pause the submission's service, start the companion beside it (`prepare`: start it and
-    make its data) and alternate (`turns`: each one's generator and concurrency, the
-    submission's first). Afterwards the companion is gone and the submission's service runs
+    make its data) and alternate, both loaded by `generators` (the submission's first) at
+    `concurrency`. Afterwards the companion is gone and the submission's service runs
     again."""
     if not service.pause():
         return {"error": "the service could not be paused, so it was not measured in turns"}
@@ -147,15 +148,15 @@ def compare(
         setup = prepare()
         if not companion.pause():
             return {"error": "the reference's service could not be paused"}
-        ours = Turn("submission", service, *turns[0])
-        theirs = Turn("reference", companion, *turns[1])
-        results = asyncio.run(alternate(ours, theirs, job, count, slice_s))
+        ours = Turn("submission", service, generators[0])
+        theirs = Turn("reference", companion, generators[1])
+        results = asyncio.run(alternate(ours, theirs, job, concurrency, count, slice_s))
     except ServiceError as exc:
         return {"error": f"the reference's service: {exc}"}
     finally:
         companion.close()
         service.resume()
     results["ratio"] = None if "tampered" in results else ratio(results["slices"])
-    results["concurrency"] = {"submission": turns[0][1], "reference": turns[1][1]}
+    results["concurrency"] = concurrency
     results["setup"] = setup
     return results

@@ -520,13 +520,19 @@ def in_turns(
         companion.start(provider.url)
         return asyncio.run(create_data(plan, COMPANION_PORT))
 
-    concurrency = job.companion.concurrency
-    turns = (
-        (generator_for(plan, service.port, skus), concurrency),
-        (generator_for(plan, COMPANION_PORT, skus), concurrency),
+    generators = (
+        generator_for(plan, service.port, skus),
+        generator_for(plan, COMPANION_PORT, skus),
     )
     return compare(
-        job, service, companion, prepare, turns, plan.compare_rounds, plan.compare_slice_s
+        job,
+        service,
+        companion,
+        prepare,
+        generators,
+        job.companion.concurrency,
+        plan.compare_rounds,
+        plan.compare_slice_s,
     )
 
 
