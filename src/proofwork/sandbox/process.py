@@ -91,11 +91,9 @@ def process_group(pgid: int) -> list[int]:
     members = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = Path(entry.path, "stat").read_text()
-                fields = stat[stat.rindex(")") + 2 :].split()
-                if int(fields[2]) == pgid and fields[0] not in "ZX":
-                    members.append(int(entry.name))
+            fields = _stat(int(entry.name))
+            if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in "ZX":
+                members.append(int(entry.name))
     return members
 
 
